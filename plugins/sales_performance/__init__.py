@@ -1,0 +1,1 @@
+"""Sales performance management, a Formflow plugin."""

@@ -1,0 +1,34 @@
+"""The sales_performance plugin's registration with the engine (its ``hooks.py``).
+
+Found by the engine through the ``formflow.plugins`` entry point; everything the plugin
+adds to the engine is declared here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from formflow import AppBundle, hookimpl
+
+APP_NAME = "sales_performance"
+
+
+def _shipped(kind: str) -> Path:
+    """The plugin's definition folder: inside the wheel, or in the source checkout."""
+    packaged = Path(__file__).parent / "_shipped" / kind
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / kind / APP_NAME
+
+
+@hookimpl
+def formflow_apps() -> list[AppBundle]:
+    return [
+        AppBundle(
+            name=APP_NAME,
+            title="销售绩效 Sales performance",
+            schemas=_shipped("schemas"),
+            workflows=_shipped("workflows"),
+            plugin=APP_NAME,
+        )
+    ]

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the benchmarks; each figure is printed beside a baseline measured in the same run.
+#   scripts/bench.sh records [--sizes 100000,1000000] [--database postgresql://…]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+which="${1:-records}"
+shift || true
+mkdir -p bench/results
+exec .venv/bin/python -m "bench.$which" --json "bench/results/$which-$(date +%Y%m%d-%H%M%S).json" "$@"
