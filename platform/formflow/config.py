@@ -1,0 +1,48 @@
+"""Settings, read from the environment with working defaults for one machine.
+
+Every setting has an embedded default (SQLite under the instance folder, the embedded
+Redis-compatible server started by ``formflow dev``) so a fresh checkout runs with no setup;
+production points ``DATABASE_URL`` and ``REDIS_URL`` at real servers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEV_SECRET_KEY = "formflow-development-key-do-not-use-in-production"
+
+
+@dataclass(frozen=True)
+class Config:
+    """What an instance needs to know; build one with :meth:`from_env` or by hand in tests."""
+
+    instance_path: Path
+    database_url: str
+    redis_url: str | None = None
+    secret_key: str = DEV_SECRET_KEY
+    timezone: str = "Asia/Shanghai"
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_request_bytes: int = 32 * 1024 * 1024
+    testing: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Config:
+        """The configuration described by ``FORMFLOW_*``/``DATABASE_URL``/``REDIS_URL``."""
+        instance = Path(os.environ.get("FORMFLOW_INSTANCE", "instance")).resolve()
+        config = cls(
+            instance_path=instance,
+            database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'formflow.db'}",
+            redis_url=os.environ.get("REDIS_URL") or None,
+            secret_key=os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
+            timezone=os.environ.get("FORMFLOW_TIMEZONE", "Asia/Shanghai"),
+            max_upload_bytes=int(os.environ.get("FORMFLOW_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)),
+        )
+        return replace(config, **overrides)
+
+    @property
+    def upload_path(self) -> Path:
+        return self.instance_path / "uploads"

@@ -1,0 +1,1 @@
+"""Form definitions: validation against the meta-schema, versions, and compiled specs."""

@@ -1,0 +1,1 @@
+"""People: users and their API tokens (departments and roles build on these)."""

@@ -1,0 +1,50 @@
+"""API tokens: created once, shown once, stored as a SHA-256 digest.
+
+A token is 32 random bytes; hashing it with a fast digest is enough (there is nothing to
+guess), unlike passwords, which get a slow hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import select
+
+from ..runtime import Work
+from .models import ApiToken, User
+
+PREFIX = "ff_"
+#: Refresh ``last_used_at`` at most this often, so reads do not turn into writes.
+TOUCH_INTERVAL = dt.timedelta(minutes=5)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue(work: Work, user: User, name: str = "api") -> str:
+    """A new token for ``user``; the returned text is the only copy that exists."""
+    token = PREFIX + secrets.token_urlsafe(32)
+    work.session.add(
+        ApiToken(user_id=user.id, name=name, token_hash=digest(token), created_at=work.now)
+    )
+    work.session.flush()
+    return token
+
+
+def authenticate(work: Work, token: str) -> tuple[User, ApiToken] | None:
+    """The active user a token belongs to, or None."""
+    if not token.startswith(PREFIX) or len(token) > 200:
+        return None
+    row = work.session.execute(
+        select(User, ApiToken)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None), User.is_active)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def needs_touch(token: ApiToken, now: dt.datetime) -> bool:
+    return token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL

@@ -1,0 +1,1 @@
+"""Records: submitted forms, their revisions, queries and indexes."""
