@@ -1,0 +1,436 @@
+"""Publishing and reading form definitions.
+
+``publish`` is the only way a definition changes: it checks the document (meta-schema and
+semantic checks, every problem at its pointer), converts stored values whose field changed
+type (or refuses, naming the records that cannot convert), writes a new immutable version,
+and syncs the form's indexes — all in the caller's transaction, so a refused publish
+leaves the form exactly as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from .. import jsoncodec
+from ..db import DriverStatement
+from ..errors import Conflict, FieldError, NotFound, ValidationFailed
+from ..fields import FieldValueError
+from ..records.indexes import sync_indexes
+from ..records.models import Record, Revision, RevisionAction
+from ..runtime import Work
+from .checks import FormResolver, check_definition
+from .models import App, Form, FormVersion
+from .spec import FieldSpec, FormSpec, compile_spec
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+#: How many unconvertible records a refused type change lists by id.
+REPORTED_FAILURES = 20
+
+
+@dataclass(frozen=True)
+class AppRef:
+    id: int
+    name: str
+    title: str
+
+
+@dataclass(frozen=True)
+class FormRef:
+    id: int
+    name: str
+    title: str
+    current_version: int
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class LoadedForm:
+    """A form with its app and the compiled spec of its current version."""
+
+    app: AppRef
+    form: FormRef
+    spec: FormSpec
+
+    @property
+    def name(self) -> str:
+        return f"{self.app.name}.{self.form.name}"
+
+
+_forms = Form.__table__
+_apps = App.__table__
+_versions = FormVersion.__table__
+_CURRENT = select(
+    _apps.c.id,
+    _apps.c.name,
+    _apps.c.title,
+    _forms.c.id,
+    _forms.c.name,
+    _forms.c.title,
+    _forms.c.current_version,
+    _forms.c.updated_at,
+    _versions.c.digest,
+).select_from(
+    _apps.join(_forms, _forms.c.app_id == _apps.c.id).join(
+        _versions,
+        (_versions.c.form_id == _forms.c.id) & (_versions.c.version == _forms.c.current_version),
+    )
+)
+#: The current version of a form by name: one indexed query per request.
+_BY_NAME = DriverStatement(
+    _CURRENT.where(_apps.c.name == bindparam("app"), _forms.c.name == bindparam("form"))
+)
+_BY_ID = DriverStatement(_CURRENT.where(_forms.c.id == bindparam("form_id")))
+_TEXT = DriverStatement(
+    select(_versions.c.definition).where(
+        _versions.c.form_id == bindparam("form_id"), _versions.c.version == bindparam("version")
+    )
+)
+_UPDATED_AT = Form.__table__.c.updated_at.type
+
+
+def _loaded(work: Work, row: Any) -> LoadedForm:
+    app = AppRef(row[0], row[1], row[2])
+    dialect = work.connection.dialect
+    updated_at = _UPDATED_AT.dialect_impl(dialect).result_processor(dialect, None)
+    form = FormRef(row[3], row[4], row[5], row[6], updated_at(row[7]) if updated_at else row[7])
+    return LoadedForm(app, form, _cached_spec(work, app, form, form.current_version, row[8]))
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``"sales_performance.customer"`` → (app, form); raises NotFound when malformed."""
+    app, _, form = name.partition(".")
+    if not app or not form:
+        raise NotFound(f"no form named '{name}' (use app.form)")
+    return app, form
+
+
+def get_app(work: Work, name: str) -> App:
+    app = work.session.scalar(select(App).where(App.name == name))
+    if app is None:
+        raise NotFound(f"no app named '{name}'")
+    return app
+
+
+def ensure_app(work: Work, name: str, title: str, plugin: str | None = None) -> App:
+    """The app called ``name``, created if it does not exist yet."""
+    app = work.session.scalar(select(App).where(App.name == name))
+    if app is None:
+        _check_name(name, "app")
+        app = App(name=name, title=title, plugin=plugin)
+        work.session.add(app)
+        work.session.flush()
+    return app
+
+
+def _check_name(name: str, what: str) -> None:
+    import re
+
+    if not re.match(NAME_PATTERN, name):
+        raise ValidationFailed(
+            [FieldError("name", f"an {what} name is lower-case letters, digits and _", "name")]
+        )
+
+
+def list_forms(work: Work) -> list[tuple[App, Form]]:
+    rows = work.session.execute(
+        select(App, Form).join(Form, Form.app_id == App.id).order_by(App.name, Form.name)
+    )
+    return [(app, form) for app, form in rows]
+
+
+def get_form(work: Work, name: str) -> LoadedForm:
+    """The form called ``app.form`` with its current spec; NotFound when absent."""
+    app_name, form_name = split_name(name)
+    row = work.run(_BY_NAME, {"app": app_name, "form": form_name}).fetchone()
+    if row is None:
+        raise NotFound(f"no form named '{name}'")
+    return _loaded(work, row)
+
+
+def get_form_by_id(work: Work, form_id: int) -> LoadedForm:
+    row = work.run(_BY_ID, {"form_id": form_id}).fetchone()
+    if row is None:
+        raise NotFound(f"no form #{form_id}")
+    return _loaded(work, row)
+
+
+def spec_of(work: Work, app: AppRef | App, form: FormRef | Form, version: int) -> FormSpec:
+    """The compiled spec of one version of a form."""
+    digest = work.session.scalar(
+        select(FormVersion.digest).where(
+            FormVersion.form_id == form.id, FormVersion.version == version
+        )
+    )
+    if digest is None:
+        raise NotFound(f"form '{app.name}.{form.name}' has no version {version}")
+    return _cached_spec(work, app, form, version, digest)
+
+
+def _cached_spec(
+    work: Work, app: AppRef | App, form: FormRef | Form, version: int, digest: str
+) -> FormSpec:
+    """Specs are cached by the definition's digest, so a version published in a transaction
+    that then rolled back can never be mistaken for the one that replaces it."""
+    runtime = work.runtime
+    key = (form.id, version, runtime.field_types.version, digest)
+    spec = runtime.specs.get(key)
+    if spec is None:
+        found = work.run(_TEXT, {"form_id": form.id, "version": version}).fetchone()
+        text = found[0] if found else None
+        if text is None:
+            raise NotFound(f"form '{app.name}.{form.name}' has no version {version}")
+        spec = compile_spec(
+            jsoncodec.loads(text),
+            runtime.field_types,
+            name=f"{app.name}.{form.name}",
+            form_id=form.id,
+            version=version,
+            timezone=runtime.config.timezone,
+        )
+        runtime.specs.put(key, spec)
+    return spec
+
+
+def versions(work: Work, name: str) -> list[FormVersion]:
+    loaded = get_form(work, name)
+    return list(
+        work.session.scalars(
+            select(FormVersion)
+            .where(FormVersion.form_id == loaded.form.id)
+            .order_by(FormVersion.version)
+        )
+    )
+
+
+def definition_text(work: Work, name: str, version: int | None = None) -> str:
+    loaded = get_form(work, name)
+    version = loaded.form.current_version if version is None else version
+    text = work.session.scalar(
+        select(FormVersion.definition).where(
+            FormVersion.form_id == loaded.form.id, FormVersion.version == version
+        )
+    )
+    if text is None:
+        raise NotFound(f"form '{name}' has no version {version}")
+    return text
+
+
+def resolve_target(work: Work, app_name: str, target: str) -> FormSpec | None:
+    """The current spec of a relation's target form (``form`` or ``app.form``)."""
+    name = target if "." in target else f"{app_name}.{target}"
+    try:
+        return get_form(work, name).spec
+    except NotFound:
+        return None
+
+
+def target_form_id(work: Work, app_name: str, target: str) -> int | None:
+    name = target if "." in target else f"{app_name}.{target}"
+    form_app, form_name = split_name(name)
+    return work.session.scalar(
+        select(Form.id)
+        .join(App, App.id == Form.app_id)
+        .where(App.name == form_app, Form.name == form_name, Form.current_version > 0)
+    )
+
+
+def publish(
+    work: Work,
+    name: str,
+    definition: Any,
+    *,
+    note: str | None = None,
+    resolve_form: FormResolver | None = None,
+    expected_version: int | None = None,
+) -> LoadedForm:
+    """Publish ``definition`` as the next version of form ``name`` (created if new).
+
+    Raises ValidationFailed with every problem (pointer + message) and changes nothing when
+    the definition is invalid or a type change cannot convert stored values; Conflict when
+    ``expected_version`` is given and another publish came first.
+    """
+    app_name, form_name = split_name(name)
+    app = get_app(work, app_name)
+    _check_name(form_name, "form")
+    runtime = work.runtime
+    form = work.session.scalar(select(Form).where(Form.app_id == app.id, Form.name == form_name))
+    current = form.current_version if form is not None else 0
+    if expected_version is not None and expected_version != current:
+        raise Conflict(
+            [FieldError("version", f"the form is at version {current}, not {expected_version}")]
+        )
+
+    def resolver(target: str) -> FormSpec | None:
+        if resolve_form is not None:
+            found = resolve_form(target)
+            if found is not None:
+                return found
+        if target in (form_name, name):
+            return compile_spec(definition, runtime.field_types, name=name, strict=False)
+        return resolve_target(work, app_name, target)
+
+    problems = check_definition(
+        definition,
+        runtime.field_types,
+        name=name,
+        resolve_form=resolver,
+        timezone=runtime.config.timezone,
+    )
+    if problems:
+        raise ValidationFailed(problems)
+    text = jsoncodec.dumps_pretty(definition)
+    if form is None:
+        form = Form(app_id=app.id, name=form_name, title=definition["title"], current_version=0)
+        work.session.add(form)
+        work.session.flush()
+    elif current and text == definition_text(work, name, current):
+        return get_form(work, name)
+    version = current + 1
+    new_spec = compile_spec(
+        definition,
+        runtime.field_types,
+        name=name,
+        form_id=form.id,
+        version=version,
+        timezone=runtime.config.timezone,
+    )
+    if current:
+        old_spec = spec_of(work, app, form, current)
+        _convert_changed_types(work, form.id, old_spec, new_spec)
+    work.session.add(
+        FormVersion(
+            form_id=form.id,
+            version=version,
+            definition=text,
+            digest=hashlib.sha256(text.encode()).hexdigest(),
+            created_at=work.now,
+            created_by=work.actor_id,
+            note=note,
+        )
+    )
+    form.current_version = version
+    form.title = definition["title"]
+    form.updated_at = work.now
+    work.session.flush()
+    sync_indexes(work, new_spec, form.id)
+    return get_form(work, name)
+
+
+# -- type changes ----------------------------------------------------------------------------
+
+
+def _changed(old: FieldSpec, new: FieldSpec) -> bool:
+    return old.type.name != new.type.name or old.type.projection(old) != new.type.projection(new)
+
+
+def _convert_changed_types(work: Work, form_id: int, old: FormSpec, new: FormSpec) -> None:
+    """Convert stored values of fields whose type changed, or refuse with a report."""
+    top = [
+        (old.by_id[f.id], f)
+        for f in new.fields
+        if f.id in old.by_id and _changed(old.by_id[f.id], f)
+    ]
+    rows: list[tuple[FieldSpec, FieldSpec, FieldSpec]] = []
+    for f in new.fields:
+        previous = old.by_id.get(f.id)
+        if previous is None or not f.has_rows or not previous.has_rows:
+            continue
+        old_children = {c.id: c for c in previous.children}
+        rows += [
+            (f, old_children[c.id], c)
+            for c in f.children
+            if c.id in old_children and _changed(old_children[c.id], c)
+        ]
+    problems = [
+        FieldError(n.pointer, "a field that holds data cannot become display-only", "type")
+        for o, n in top
+        if o.stores and not n.stores
+    ]
+    if problems:
+        raise ValidationFailed(problems)
+    if not top and not rows:
+        return
+    ids = {o.id for o, _ in top} | {f.id for f, _, _ in rows}
+    failures: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
+    updates: list[tuple[Record, dict[str, Any], dict[str, Any]]] = []
+    for record in work.session.scalars(
+        select(Record).where(Record.form_id == form_id).order_by(Record.id)
+    ):
+        if not ids & record.data.keys():
+            continue
+        document = dict(record.data)
+        for o, n in top:
+            if o.id not in document:
+                continue
+            try:
+                converted = n.type.convert(document[o.id], o, n)
+            except FieldValueError as error:
+                _fail(failures, counts, n, record.id, error.message)
+                continue
+            if converted is None:
+                document.pop(o.id)
+            else:
+                document[o.id] = converted
+        for parent, o, n in rows:
+            new_rows = []
+            for row in document.get(parent.id) or []:
+                row = dict(row)
+                if o.id in row:
+                    try:
+                        converted = n.type.convert(row[o.id], o, n)
+                    except FieldValueError as error:
+                        _fail(failures, counts, n, record.id, error.message)
+                        converted = row[o.id]
+                    if converted is None:
+                        row.pop(o.id)
+                    else:
+                        row[o.id] = converted
+                new_rows.append(row)
+            if parent.id in document:
+                document[parent.id] = new_rows
+        if document != record.data:
+            updates.append((record, record.data, document))
+    if failures:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    pointer,
+                    f"{counts[pointer]} record(s) cannot convert: " + "; ".join(samples),
+                    "conversion",
+                )
+                for pointer, samples in failures.items()
+            ]
+        )
+    for record, before, after in updates:
+        changes = {k: [before.get(k), after.get(k)] for k in ids if before.get(k) != after.get(k)}
+        work.session.execute(
+            update(Record)
+            .where(Record.id == record.id)
+            .values(data=after, revision=Record.revision + 1)
+        )
+        work.session.add(
+            Revision(
+                record_id=record.id,
+                revision=record.revision + 1,
+                action=RevisionAction.CONVERT,
+                form_version=new.version,
+                actor_id=work.actor_id,
+                at=work.now,
+                changes=changes,
+            )
+        )
+
+
+def _fail(
+    failures: dict[str, list[str]], counts: dict[str, int], f: FieldSpec, record_id: int, why: str
+) -> None:
+    counts[f.pointer] = counts.get(f.pointer, 0) + 1
+    samples = failures.setdefault(f.pointer, [])
+    if len(samples) < REPORTED_FAILURES:
+        samples.append(f"#{record_id} ({why})")
