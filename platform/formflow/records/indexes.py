@@ -1,0 +1,126 @@
+"""Per-form expression indexes on the records table.
+
+Each form gets, for every field that is unique, indexed (``x-index``), a serial number or
+a link (relation, member, department), a partial index over its projection
+(``formflow.records.projection``) restricted to that form's live rows:
+
+    CREATE INDEX ix_rf_7_amount_3fa2c1 ON records (json_extract(data, '$.amount'), id)
+        WHERE form_id = 7 AND deleted_at IS NULL
+
+so a filter or sort on the field is an index range scan, and only that form's writes pay
+for it. ``x-unique`` makes the index UNIQUE: the database, not a read-then-write check,
+refuses a duplicate. Publishing a definition syncs the set (the name carries a hash of the
+index's SQL, so a changed expression makes a new index and drops the old one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.engine import Dialect
+
+from ..definitions.spec import FieldSpec, FormSpec
+from ..errors import FieldError, ValidationFailed
+from ..runtime import Work
+from .projection import field_sql
+
+
+@dataclass(frozen=True)
+class IndexPlan:
+    name: str
+    field: FieldSpec
+    unique: bool
+    ddl: str
+
+
+def _expression_sql(field: FieldSpec, dialect: Dialect) -> str:
+    compiled = field_sql(field, dialect.name).compile(
+        dialect=dialect, compile_kwargs={"literal_binds": True}
+    )
+    return str(compiled).replace("records.data", "data")
+
+
+def planned_indexes(spec: FormSpec, form_id: int, dialect: Dialect) -> dict[str, IndexPlan]:
+    plans: dict[str, IndexPlan] = {}
+    where = f"form_id = {int(form_id)} AND deleted_at IS NULL"
+    for field in spec.fields:
+        if not field.indexed:
+            continue
+        expression = _expression_sql(field, dialect)
+        column = f"({expression}) NULLS FIRST" if dialect.name == "postgresql" else expression
+        columns = column if field.unique else f"{column}, id"
+        body = f"ON records ({columns}) WHERE {where}"
+        digest = hashlib.sha1(f"{field.unique}|{body}".encode()).hexdigest()[:6]
+        prefix = "ux" if field.unique else "ix"
+        name = f"{prefix}_rf_{int(form_id)}_{field.id}_{digest}".lower()
+        unique = "UNIQUE " if field.unique else ""
+        plans[name] = IndexPlan(name, field, field.unique, f"CREATE {unique}INDEX {name} {body}")
+    return plans
+
+
+def existing_indexes(work: Work, form_id: int) -> set[str]:
+    prefixes = (f"ix_rf_{int(form_id)}_", f"ux_rf_{int(form_id)}_")
+    if work.dialect == "sqlite":
+        rows = work.session.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'")
+        )
+    else:
+        rows = work.session.execute(
+            text("SELECT indexname FROM pg_indexes WHERE tablename = 'records'")
+        )
+    return {name for (name,) in rows if name.startswith(prefixes)}
+
+
+def sync_indexes(work: Work, spec: FormSpec, form_id: int) -> tuple[list[str], list[str]]:
+    """Create the indexes ``spec`` needs and drop the ones it no longer does.
+
+    A unique index over values that already repeat is refused with the field and the
+    duplicate values named, and nothing changes.
+    """
+    dialect = work.session.get_bind().dialect
+    plans = planned_indexes(spec, form_id, dialect)
+    existing = existing_indexes(work, form_id)
+    created = [name for name in plans if name not in existing]
+    dropped = sorted(existing - set(plans))
+    problems: list[FieldError] = []
+    for name in created:
+        if plans[name].unique:
+            problems += _duplicates(work, plans[name].field, form_id, dialect)
+    if problems:
+        raise ValidationFailed(problems)
+    for name in dropped:
+        work.session.execute(text(f"DROP INDEX IF EXISTS {name}"))
+    for name in created:
+        work.session.execute(text(plans[name].ddl))
+    if work.dialect == "sqlite":
+        # Statistics let the planner choose between a filter's index and a sort's (without
+        # them it sorts every match: 170 ms instead of 7 ms at 100k rows). A sample-limited
+        # ANALYZE misjudges how many rows a value matches, so each new index is read whole.
+        work.session.execute(text("PRAGMA analysis_limit = 0"))
+        for name in created:
+            work.session.execute(text(f"ANALYZE {name}"))
+    return created, dropped
+
+
+def _duplicates(work: Work, field: FieldSpec, form_id: int, dialect: Dialect) -> list[FieldError]:
+    expression = _expression_sql(field, dialect)
+    rows = work.session.execute(
+        text(
+            f"SELECT {expression} AS value, COUNT(*) AS n FROM records "
+            f"WHERE form_id = :form AND deleted_at IS NULL AND {expression} IS NOT NULL "
+            f"GROUP BY {expression} HAVING COUNT(*) > 1 LIMIT 5"
+        ),
+        {"form": form_id},
+    ).all()
+    if not rows:
+        return []
+    shown = ", ".join(f"'{value}' ({n} records)" for value, n in rows)
+    return [
+        FieldError(
+            f"{field.pointer}/x-unique",
+            f"existing records repeat values of '{field.key}': {shown}",
+            "unique",
+        )
+    ]

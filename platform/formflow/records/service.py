@@ -1,0 +1,575 @@
+"""Record operations: create, read, update, delete, restore — one transaction each.
+
+Every write goes through :func:`formflow.records.prepare.prepare`, checks that the ids it
+stores point at live users, departments, records and files, writes a revision with each
+field's value before and after, and relies on the database for what must hold under
+concurrency: unique values (unique indexes), gap-free serial numbers (a counter row
+incremented in the same transaction) and optimistic locking (a guarded
+``UPDATE … WHERE revision = :read``).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from ..db import DriverStatement
+from ..definitions.service import LoadedForm, get_form_by_id, target_form_id
+from ..definitions.spec import FieldSpec, FormSpec
+from ..errors import Conflict, FieldError, NotFound, ValidationFailed
+from ..expressions import EvalContext
+from ..fields.computed import render_serial
+from ..files.models import StoredFile
+from ..people.models import Department, Membership, User
+from ..runtime import Work
+from .models import Record, RecordRow, Revision, RevisionAction, SerialCounter
+from .prepare import Values, from_document, prepare, to_document
+
+
+def eval_context(work: Work, spec: FormSpec) -> EvalContext:
+    """The clock and zone formulas see for this unit of work."""
+    local = work.now.astimezone(spec.timezone)
+    return EvalContext(today=local.date(), now=local, timezone=spec.timezone)
+
+
+class _Defaults(Mapping[str, Any]):
+    """``x-default`` markers, resolved only if a field uses one."""
+
+    def __init__(self, work: Work) -> None:
+        self.work = work
+
+    def __getitem__(self, marker: str) -> Any:
+        if marker == "current_user":
+            return self.work.actor_id
+        if marker == "current_department":
+            return primary_department(self.work)
+        raise KeyError(marker)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("current_user", "current_department"))
+
+    def __len__(self) -> int:
+        return 2
+
+
+_USER_FACTS = DriverStatement(
+    select(User.is_active, Membership.department_id)
+    .select_from(User)
+    .outerjoin(Membership, Membership.user_id == User.id)
+    .where(User.id == bindparam("user"))
+    .order_by(Membership.is_primary.desc(), Membership.department_id)
+    .limit(1)
+)
+
+
+def _user_facts(work: Work, user_id: int) -> tuple[bool, int | None] | None:
+    """(active, primary department) of a user, or None when there is no such user; one
+    indexed query per user per unit of work."""
+    key = ("user", user_id)
+    if key not in work.memo:
+        row = work.run(_USER_FACTS, {"user": user_id}).fetchone()
+        work.memo[key] = (bool(row[0]), row[1]) if row else None
+    return work.memo[key]
+
+
+def primary_department(work: Work, user_id: int | None = None) -> int | None:
+    """The user's primary department (the actor's by default)."""
+    user_id = work.actor_id if user_id is None else user_id
+    if user_id is None:
+        return None
+    facts = _user_facts(work, user_id)
+    return facts[1] if facts else None
+
+
+_records = Record.__table__
+_revisions = Revision.__table__
+_RECORD_COLUMNS = (
+    "form_id",
+    "data",
+    "form_version",
+    "revision",
+    "owner_id",
+    "department_id",
+    "created_by",
+    "created_at",
+    "updated_by",
+    "updated_at",
+)
+_INSERT_RECORD = DriverStatement(
+    insert(_records).values({c: bindparam(c) for c in _RECORD_COLUMNS}).returning(_records.c.id)
+)
+_INSERT_REVISION = DriverStatement(
+    insert(_revisions).values(
+        {
+            c: bindparam(c)
+            for c in (
+                "record_id",
+                "revision",
+                "action",
+                "form_version",
+                "actor_id",
+                "at",
+                "changes",
+            )
+        }
+    )
+)
+
+
+def create(work: Work, loaded: LoadedForm, data: Any) -> RecordRow:
+    """Create a record of ``loaded``'s form from ``data`` (values by field key)."""
+    spec = loaded.spec
+    values, errors = prepare(
+        spec,
+        data,
+        current=None,
+        partial=False,
+        defaults=_Defaults(work),
+        context=eval_context(work, spec),
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    _check_references(work, loaded, values, None)
+    _assign_serials(work, loaded, values)
+    document = to_document(spec, values, None, set())
+    owner_id = _owner(spec, values, work.actor_id)
+    row = {
+        "form_id": loaded.form.id,
+        "data": document,
+        "form_version": spec.version,
+        "revision": 1,
+        "owner_id": owner_id,
+        "department_id": primary_department(work, owner_id) if owner_id else None,
+        "created_by": work.actor_id,
+        "created_at": work.now,
+        "updated_by": work.actor_id,
+        "updated_at": work.now,
+    }
+    with _unique_errors(spec):
+        record_id = work.run(_INSERT_RECORD, row).fetchone()[0]
+    work.run(
+        _INSERT_REVISION,
+        {
+            "record_id": record_id,
+            "revision": 1,
+            "action": RevisionAction.CREATE.value,
+            "form_version": spec.version,
+            "actor_id": work.actor_id,
+            "at": work.now,
+            # A create is an event, not a diff: the values a record was created with are its
+            # current ones with the later changes undone (see document_at), as Salesforce's
+            # and ERPNext's field histories keep it, so they are not stored twice.
+            "changes": {},
+        },
+    )
+    _attach_files(work, spec, values, record_id)
+    return RecordRow(id=record_id, **row)
+
+
+def get(work: Work, record_id: int, *, form_id: int | None = None, deleted: bool = False) -> Record:
+    """A record by id (of ``form_id`` when given); NotFound for a deleted one unless asked."""
+    record = work.session.get(Record, record_id)
+    if record is None or (form_id is not None and record.form_id != form_id):
+        raise NotFound(f"no record #{record_id}")
+    if (record.deleted_at is not None) != deleted:
+        raise NotFound(
+            f"record #{record_id} is deleted" if not deleted else f"no deleted record #{record_id}"
+        )
+    return record
+
+
+def values_of(loaded: LoadedForm, record: Record) -> Values:
+    return from_document(loaded.spec, record.data)
+
+
+def document_at(
+    record: Record | RecordRow, history: list[Revision], revision: int
+) -> dict[str, Any]:
+    """The record's stored document as it was right after ``revision``: the current
+    document with every later change undone, newest first."""
+    document = dict(record.data)
+    for entry in sorted(history, key=lambda r: r.revision, reverse=True):
+        if entry.revision <= revision:
+            break
+        for field_id, (before, _after) in entry.changes.items():
+            if before is None:
+                document.pop(field_id, None)
+            else:
+                document[field_id] = before
+    return document
+
+
+def update_record(
+    work: Work,
+    loaded: LoadedForm,
+    record_id: int,
+    data: Any,
+    *,
+    revision: int | None,
+    partial: bool = True,
+) -> Record:
+    """Change a record; ``revision`` is the one the client read (stale → 409, nothing lost).
+
+    With ``partial`` (PATCH) fields not named keep their values; without it (PUT) the
+    input replaces the record's values.
+    """
+    spec = loaded.spec
+    record = get(work, record_id, form_id=loaded.form.id)
+    _check_revision(record, revision)
+    current = from_document(spec, record.data)
+    values, errors = prepare(
+        spec,
+        data,
+        current=current,
+        partial=partial,
+        defaults=_Defaults(work),
+        context=eval_context(work, spec),
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    _check_references(work, loaded, values, record.id)
+    untouched = {f.key for f in spec.data_fields if f.has_rows and f.key not in data}
+    document = to_document(spec, values, record.data, untouched)
+    changes = _changes(record.data, document)
+    if not changes:
+        return record
+    owner_id = _owner(spec, values, record.owner_id)
+    new_revision = record.revision + 1
+    with _unique_errors(spec):
+        result = _execute_update(work, record, document, spec, owner_id, new_revision)
+    if result.rowcount != 1:
+        raise Conflict(
+            [
+                FieldError(
+                    "revision",
+                    "the record was changed by someone else; reload it and apply your change again",
+                    "stale",
+                )
+            ]
+        )
+    work.session.add(
+        Revision(
+            record_id=record.id,
+            revision=new_revision,
+            action=RevisionAction.UPDATE,
+            form_version=spec.version,
+            actor_id=work.actor_id,
+            at=work.now,
+            changes=changes,
+        )
+    )
+    _attach_files(work, spec, values, record.id)
+    work.session.refresh(record)
+    return record
+
+
+def _execute_update(
+    work: Work,
+    record: Record,
+    document: dict[str, Any],
+    spec: FormSpec,
+    owner_id: int | None,
+    new_revision: int,
+) -> Any:
+    return work.session.execute(
+        update(Record)
+        .where(
+            Record.id == record.id, Record.revision == record.revision, Record.deleted_at.is_(None)
+        )
+        .values(
+            data=document,
+            revision=new_revision,
+            form_version=spec.version,
+            owner_id=owner_id,
+            department_id=(
+                primary_department(work, owner_id)
+                if owner_id != record.owner_id
+                else record.department_id
+            ),
+            updated_by=work.actor_id,
+            updated_at=work.now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def delete(
+    work: Work, loaded: LoadedForm, record_id: int, *, revision: int | None = None
+) -> Record:
+    """Move a record to the recycle bin (soft delete); its data is kept."""
+    record = get(work, record_id, form_id=loaded.form.id)
+    _check_revision(record, revision)
+    _transition(work, record, RevisionAction.DELETE, deleted_at=work.now, deleted_by=work.actor_id)
+    return record
+
+
+def restore(work: Work, loaded: LoadedForm, record_id: int) -> Record:
+    """Bring a record back from the recycle bin; refused (409) if a unique value is taken."""
+    record = get(work, record_id, form_id=loaded.form.id, deleted=True)
+    _transition(work, record, RevisionAction.RESTORE, deleted_at=None, deleted_by=None)
+    return record
+
+
+def revisions(work: Work, record: Record) -> list[Revision]:
+    return list(
+        work.session.scalars(
+            select(Revision).where(Revision.record_id == record.id).order_by(Revision.revision)
+        )
+    )
+
+
+def _transition(work: Work, record: Record, action: RevisionAction, **values: Any) -> None:
+    alive = (
+        Record.deleted_at.is_(None)
+        if action == RevisionAction.DELETE
+        else Record.deleted_at.is_not(None)
+    )
+    spec = get_form_by_id(work, record.form_id).spec
+    with _unique_errors(spec):
+        result = work.session.execute(
+            update(Record)
+            .where(Record.id == record.id, Record.revision == record.revision, alive)
+            .values(
+                revision=record.revision + 1,
+                updated_by=work.actor_id,
+                updated_at=work.now,
+                **values,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    if result.rowcount != 1:
+        raise Conflict([FieldError("revision", "the record was changed by someone else", "stale")])
+    work.session.add(
+        Revision(
+            record_id=record.id,
+            revision=record.revision + 1,
+            action=action,
+            form_version=record.form_version,
+            actor_id=work.actor_id,
+            at=work.now,
+            changes={},
+        )
+    )
+    _flush(work, spec)
+    work.session.refresh(record)
+
+
+def _check_revision(record: Record, revision: int | None) -> None:
+    if revision is not None and revision != record.revision:
+        raise Conflict(
+            [
+                FieldError(
+                    "revision",
+                    f"the record is at revision {record.revision}, not "
+                    f"{revision}; reload it and apply your change again",
+                    "stale",
+                )
+            ]
+        )
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    return {
+        key: [before.get(key), after.get(key)]
+        for key in dict.fromkeys([*before, *after])
+        if before.get(key) != after.get(key)
+    }
+
+
+def _owner(spec: FormSpec, values: Values, fallback: int | None) -> int | None:
+    owner = spec.owner_field
+    if owner is not None:
+        return values.get(owner.key) or fallback
+    return fallback
+
+
+# -- database-enforced rules -----------------------------------------------------------------
+
+_UNIQUE_INDEX = re.compile(r"ux_rf_(\d+)_([a-z0-9_]+)_[0-9a-f]{6}")
+
+
+@contextmanager
+def _unique_errors(spec: FormSpec) -> Iterator[None]:
+    """Turn a unique-index violation into a 409 that names the field."""
+    try:
+        yield
+    except (IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError) as error:
+        match = _UNIQUE_INDEX.search(str(getattr(error, "orig", error)))
+        if match is None:
+            raise
+        field_id = match.group(2)
+        field = next((f for f in spec.fields if f.id.lower() == field_id), None)
+        key = field.key if field is not None else field_id
+        raise Conflict(
+            [FieldError(key, "this value is already used by another record", "unique")]
+        ) from None
+
+
+def _flush(work: Work, spec: FormSpec) -> None:
+    with _unique_errors(spec):
+        work.session.flush()
+
+
+def _assign_serials(work: Work, loaded: LoadedForm, values: Values) -> None:
+    spec = loaded.spec
+    if not spec.serial_fields:
+        return
+    today = work.now.astimezone(spec.timezone).date()
+    insert = sqlite_insert if work.dialect == "sqlite" else pg_insert
+    for f in spec.serial_fields:
+        pattern = f.schema["x-serial"]["pattern"]
+        scope = render_serial(pattern, today, None)
+        statement = insert(SerialCounter).values(
+            form_id=loaded.form.id, field_id=f.id, scope=scope, value=1
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["form_id", "field_id", "scope"],
+            set_={"value": SerialCounter.value + 1},
+        ).returning(SerialCounter.value)
+        number = work.session.execute(statement).scalar_one()
+        values[f.key] = render_serial(pattern, today, number)
+
+
+def _references(spec: FormSpec, values: Values) -> Iterable[tuple[str, FieldSpec, Any]]:
+    """(path, field, id) for every id the values store."""
+    for f in spec.reference_fields:
+        if f.parent is None:
+            yield from ((f.key, f, v) for v in _as_list(values.get(f.key)))
+            continue
+        for i, row in enumerate(values.get(f.parent.key) or ()):
+            yield from ((f"{f.parent.key}[{i}].{f.key}", f, v) for v in _as_list(row.get(f.key)))
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+_DEPARTMENT = DriverStatement(select(Department.id).where(Department.id == bindparam("id")))
+
+
+def _existing(work: Work, statement: DriverStatement, ids: set[int]) -> set[int]:
+    """The ids that exist, one indexed lookup each (forms name a handful of people)."""
+    return {i for i in ids if work.run(statement, {"id": i}).fetchone() is not None}
+
+
+def _check_references(
+    work: Work, loaded: LoadedForm, values: Values, record_id: int | None
+) -> None:
+    found = list(_references(loaded.spec, values))
+    if not found:
+        return
+    errors: list[FieldError] = []
+    users = {v for _, f, v in found if f.type.references == "user"}
+    if users:
+        live = {i for i in users if (_user_facts(work, i) or (False,))[0]}
+        errors += [
+            FieldError(p, f"no active user #{v}", "reference")
+            for p, f, v in found
+            if f.type.references == "user" and v not in live
+        ]
+    departments = {v for _, f, v in found if f.type.references == "department"}
+    if departments:
+        live = _existing(work, _DEPARTMENT, departments)
+        errors += [
+            FieldError(p, f"no department #{v}", "reference")
+            for p, f, v in found
+            if f.type.references == "department" and v not in live
+        ]
+    errors += _check_record_links(work, loaded, found)
+    errors += _check_files(work, found, record_id)
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _check_record_links(
+    work: Work, loaded: LoadedForm, found: list[tuple[str, FieldSpec, Any]]
+) -> list[FieldError]:
+    errors: list[FieldError] = []
+    by_target: dict[str, list[tuple[str, Any]]] = {}
+    for path, f, value in found:
+        if f.type.references == "record":
+            by_target.setdefault(f.type.target(f), []).append((path, value))  # type: ignore[attr-defined]
+    for target, links in by_target.items():
+        target_id = target_form_id(work, loaded.app.name, target)
+        ids = {v for _, v in links}
+        live: set[int] = set()
+        if target_id is not None:
+            live = set(
+                work.session.scalars(
+                    select(Record.id).where(
+                        Record.form_id == target_id, Record.id.in_(ids), Record.deleted_at.is_(None)
+                    )
+                )
+            )
+        errors += [
+            FieldError(p, f"no {target} record #{v}", "reference")
+            for p, v in links
+            if v not in live
+        ]
+    return errors
+
+
+def _check_files(
+    work: Work, found: list[tuple[str, FieldSpec, Any]], record_id: int | None
+) -> list[FieldError]:
+    wanted = {v for _, f, v in found if f.type.references == "file"}
+    if not wanted:
+        return []
+    files = {
+        row.id: row
+        for row in work.session.scalars(select(StoredFile).where(StoredFile.id.in_(wanted)))
+    }
+    errors: list[FieldError] = []
+    for path, f, value in found:
+        if f.type.references != "file":
+            continue
+        stored = files.get(value)
+        mine = stored is not None and (
+            (stored.record_id is None and stored.uploaded_by == work.actor_id)
+            or (record_id is not None and stored.record_id == record_id)
+        )
+        if stored is None or not mine:
+            errors.append(FieldError(path, f"no uploaded file {value}", "reference"))
+            continue
+        accepts = f.type.accepts(f)  # type: ignore[attr-defined]
+        if stored.content_type not in accepts:
+            errors.append(
+                FieldError(path, f"{stored.content_type} files are not accepted here", "file_type")
+            )
+        limit = f.type.max_size(f)  # type: ignore[attr-defined]
+        if limit is not None and stored.size > limit:
+            errors.append(FieldError(path, f"the file is larger than {limit} bytes", "file_size"))
+    return errors
+
+
+def _attach_files(work: Work, spec: FormSpec, values: Values, record_id: int) -> None:
+    ids = {(f.id, v) for _, f, v in _references(spec, values) if f.type.references == "file"}
+    for field_id, file_id in ids:
+        work.session.execute(
+            update(StoredFile)
+            .where(StoredFile.id == file_id, StoredFile.record_id.is_(None))
+            .values(record_id=record_id, field_id=field_id)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def count(work: Work, form_id: int) -> int:
+    return (
+        work.session.scalar(
+            select(func.count())
+            .select_from(Record)
+            .where(Record.form_id == form_id, Record.deleted_at.is_(None))
+        )
+        or 0
+    )
