@@ -1,0 +1,133 @@
+"""The API blueprint: authentication, body parsing and error rendering shared by all routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
+
+from .. import jsoncodec
+from ..errors import BadRequest, FieldError, Forbidden, FormflowError, Unauthorized
+from ..people import tokens
+from ..people.models import User
+from ..runtime import Runtime, Work
+
+log = logging.getLogger(__name__)
+
+api = Blueprint("api", __name__)
+
+#: Routes anyone may call without a token.
+PUBLIC_ENDPOINTS = frozenset({"api.openapi_document"})
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["formflow"]
+
+
+def actor() -> User:
+    return g.api_user
+
+
+@contextmanager
+def write() -> Iterator[Work]:
+    """The request's unit of work that may write (one transaction per user action)."""
+    with runtime().write(g.get("api_user")) as work:
+        yield work
+
+
+@contextmanager
+def read() -> Iterator[Work]:
+    with runtime().read(g.get("api_user")) as work:
+        yield work
+
+
+def require_admin() -> None:
+    if not actor().is_admin:
+        raise Forbidden("only an administrator may do this")
+
+
+def json_body(*, expect: type = dict) -> Any:
+    """The request's JSON body, numbers as Decimal; 400 naming the problem when unreadable."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise BadRequest([FieldError(None, "the request needs a JSON body", "body")])
+    try:
+        body = jsoncodec.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest([FieldError(None, f"malformed JSON: {error}", "json")]) from None
+    if expect is dict and not isinstance(body, dict):
+        raise BadRequest([FieldError(None, "the body must be a JSON object", "body")])
+    return body
+
+
+def respond(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    response = Response(jsoncodec.dumps(payload), status=status, mimetype="application/json")
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def error_response(errors: list[FieldError], status: int) -> Response:
+    response = respond({"errors": [e.as_dict() for e in errors]}, status)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="formflow"'
+    return response
+
+
+@api.before_request
+def authenticate() -> None:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
+    rt = runtime()
+    with rt.read() as work:
+        found = tokens.authenticate(work, token.strip())
+    if found is None:
+        raise Unauthorized("the token is not valid")
+    user, token_row = found
+    if tokens.needs_touch(token_row, rt.clock()):
+        from sqlalchemy import update
+
+        from ..people.models import ApiToken
+
+        with rt.write() as work:
+            work.session.execute(
+                update(ApiToken).where(ApiToken.id == token_row.id).values(last_used_at=work.now)
+            )
+    g.api_user = user
+
+
+@api.errorhandler(FormflowError)
+def formflow_error(error: FormflowError) -> Response:
+    return error_response(error.errors, error.status)
+
+
+@api.errorhandler(HTTPException)
+def http_error(error: HTTPException) -> Response:
+    messages = {
+        404: "no such resource",
+        405: f"method {request.method} is not allowed here",
+        413: "the request is too large",
+    }
+    message = messages.get(error.code or 500, error.description or "request failed")
+    return error_response([FieldError(None, message, "http")], error.code or 500)
+
+
+@api.errorhandler(Exception)
+def unexpected_error(error: Exception) -> Response:
+    log.exception("unhandled error in %s %s", request.method, request.path)
+    return error_response(
+        [FieldError(None, "something went wrong on our side; it has been logged", "internal")], 500
+    )
+
+
+def api_not_found(_: Exception) -> Response:
+    """404 for unknown /api/ paths (registered on the app, since no blueprint route matched)."""
+    return error_response([FieldError(None, "no such resource", "http")], 404)

@@ -1,0 +1,75 @@
+"""How engine objects look in the API's JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ..definitions.service import LoadedForm
+from ..definitions.spec import FormSpec
+from ..records.models import Record, Revision
+from ..records.prepare import from_document
+
+
+def timestamp(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def record_json(loaded: LoadedForm, record: Record) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "form": loaded.name,
+        "revision": record.revision,
+        "form_version": record.form_version,
+        "data": ordered_values(loaded.spec, record.data),
+        "owner": record.owner_id,
+        "department": record.department_id,
+        "created_by": record.created_by,
+        "created_at": timestamp(record.created_at),
+        "updated_by": record.updated_by,
+        "updated_at": timestamp(record.updated_at),
+        "deleted_at": timestamp(record.deleted_at),
+    }
+
+
+def ordered_values(spec: FormSpec, document: dict[str, Any]) -> dict[str, Any]:
+    """Values by key, in the definition's field order."""
+    return from_document(spec, document)
+
+
+def revision_json(spec: FormSpec, revision: Revision) -> dict[str, Any]:
+    changes = []
+    for field_id, (before, after) in revision.changes.items():
+        field = spec.by_id.get(field_id)
+        changes.append(
+            {
+                "field": field.key if field else None,
+                "field_id": field_id,
+                "label": field.label() if field else None,
+                "before": before,
+                "after": after,
+            }
+        )
+    return {
+        "revision": revision.revision,
+        "action": revision.action,
+        "actor": revision.actor_id,
+        "at": timestamp(revision.at),
+        "form_version": revision.form_version,
+        "changes": changes,
+    }
+
+
+def form_json(loaded: LoadedForm, *, definition: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": loaded.name,
+        "app": loaded.app.name,
+        "title": loaded.form.title,
+        "version": loaded.form.current_version,
+        "updated_at": timestamp(loaded.form.updated_at),
+    }
+    if definition is not None:
+        body["definition"] = definition
+    return body
