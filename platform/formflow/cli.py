@@ -1,0 +1,221 @@
+"""The ``formflow`` command line: set up, manage and run an instance."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .config import Config
+from .errors import FormflowError
+from .runtime import Runtime
+
+
+def _runtime() -> Runtime:
+    return Runtime(Config.from_env())
+
+
+def _fail(error: FormflowError) -> None:
+    for item in error.errors:
+        prefix = f"{item.field}: " if item.field else ""
+        click.echo(f"error: {prefix}{item.message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def main() -> None:
+    """Formflow: forms, records, flows — and the plugins that build on them.
+
+    Settings come from the environment: FORMFLOW_INSTANCE (folder, default ./instance),
+    DATABASE_URL (default SQLite in the instance folder), REDIS_URL.
+    """
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database tables (Alembic migrations)."""
+    from .migrations import upgrade
+
+    runtime = _runtime()
+    runtime.config.instance_path.mkdir(parents=True, exist_ok=True)
+    upgrade(runtime.db.engine)
+    click.echo(f"database ready: {runtime.db.engine.url.render_as_string(hide_password=True)}")
+
+
+@main.command("analyze")
+def analyze() -> None:
+    """Refresh the query planner's statistics (run nightly, and after large imports)."""
+    from .db import refresh_statistics
+
+    runtime = _runtime()
+    seconds = refresh_statistics(runtime.db)
+    click.echo(f"statistics refreshed in {seconds:.1f}s")
+
+
+@main.command("create-user")
+@click.argument("username")
+@click.option("--admin", is_flag=True, help="Make the user an administrator.")
+@click.option("--display-name", default=None)
+@click.option("--email", default=None)
+@click.option("--password", default=None, help="Set a password (or use --password-stdin).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(
+    username: str,
+    admin: bool,
+    display_name: str | None,
+    email: str | None,
+    password: str | None,
+    password_stdin: bool,
+) -> None:
+    """Create a user and print an API token for it (shown only once)."""
+    from .people import service, tokens
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    runtime = _runtime()
+    try:
+        with runtime.write() as work:
+            user = service.create_user(
+                work,
+                username,
+                display_name=display_name,
+                email=email,
+                password=password,
+                is_admin=admin,
+            )
+            token = tokens.issue(work, user, "cli")
+    except FormflowError as error:
+        _fail(error)
+    click.echo(f"created user {username} (id {user.id}{', admin' if admin else ''})")
+    click.echo(f"API token: {token}")
+
+
+@main.command("issue-token")
+@click.argument("username")
+@click.option("--name", default="cli")
+def issue_token(username: str, name: str) -> None:
+    """Print a new API token for an existing user."""
+    from .people import service, tokens
+
+    runtime = _runtime()
+    try:
+        with runtime.write() as work:
+            token = tokens.issue(work, service.get_user(work, username), name)
+    except FormflowError as error:
+        _fail(error)
+    click.echo(token)
+
+
+@main.command("install-app")
+@click.argument("name", required=False)
+@click.option(
+    "--path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Install from this folder of definition files instead of a plugin's.",
+)
+@click.option("--title", default=None, help="The app's title (with --path).")
+def install_app(name: str | None, path: Path | None, title: str | None) -> None:
+    """Install (or upgrade) an app from its definition files.
+
+    Without arguments, installs every app the installed plugins ship.
+    """
+    from .apps.files import install
+
+    runtime = _runtime()
+    if path is not None:
+        if not name:
+            raise click.UsageError("give the app's NAME with --path")
+        targets = [(name, title or name, path, None)]
+    else:
+        bundles = runtime.plugins.apps()
+        if name:
+            bundles = [b for b in bundles if b.name == name]
+            if not bundles:
+                raise click.UsageError(f"no plugin ships an app named '{name}'")
+        targets = [(b.name, b.title, b.schemas, b.plugin) for b in bundles]
+    for app_name, app_title, folder, plugin in targets:
+        try:
+            with runtime.write() as work:
+                report = install(work, app_name, app_title, folder, plugin=plugin)
+        except FormflowError as error:
+            _fail(error)
+        click.echo(
+            f"installed {app_name}: {len(report.published)} form(s) published, "
+            f"{len(report.unchanged)} unchanged"
+        )
+
+
+@main.command("export-app")
+@click.argument("name")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def export_app(name: str, folder: Path) -> None:
+    """Write app NAME's current definitions to FOLDER, one file per form."""
+    from .apps.files import export
+
+    runtime = _runtime()
+    try:
+        with runtime.read() as work:
+            written = export(work, name, folder)
+    except FormflowError as error:
+        _fail(error)
+    click.echo(f"exported {len(written)} form(s) to {folder}")
+
+
+@main.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
+def run(host: str, port: int, workers: int) -> None:
+    """Serve the web app and API with gunicorn."""
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(workers),
+            "--access-logfile",
+            "-",
+            "formflow.wsgi:app",
+        ],
+    )
+
+
+@main.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.argument("queues", nargs=-1)
+def worker(burst: bool, queues: tuple[str, ...]) -> None:
+    """Run an RQ worker (any number may run, on any host)."""
+    from .jobs.worker import run_worker
+
+    config = Config.from_env()
+    if not config.redis_url:
+        raise click.UsageError("set REDIS_URL (formflow dev starts an embedded server for you)")
+    run_worker(config.redis_url, list(queues) or None, burst=burst)
+
+
+@main.command("dev")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--no-demo", is_flag=True, help="Do not seed demo data.")
+def dev(host: str, port: int, no_demo: bool) -> None:
+    """Everything on one machine: database, embedded Redis, a worker and the web server."""
+    from .dev import run_dev
+
+    run_dev(host=host, port=port, demo=not no_demo)
+
+
+def _add_plugin_commands() -> None:
+    from .extensions import load_plugin_manager
+
+    for command in load_plugin_manager().cli_commands():
+        main.add_command(command)
+
+
+_add_plugin_commands()

@@ -1,0 +1,1 @@
+"""Background work on RQ and Redis: the queue, workers, and the embedded server."""

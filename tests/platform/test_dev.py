@@ -1,0 +1,92 @@
+"""``formflow dev`` brings the whole system up: database, Valkey, a worker, the web server."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from rq import Queue
+from rq.job import Job
+
+from formflow.jobs.queue import connect
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_dev_starts_everything_and_stops_cleanly(tmp_path: Path):
+    port = _free_port()
+    env = dict(os.environ, FORMFLOW_INSTANCE=str(tmp_path / "instance"))
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "formflow", "dev", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    output = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        text = "".join(output)
+        assert f"Formflow is running at http://127.0.0.1:{port}" in text, text
+        token = re.search(r"API token:\s+(\S+)", text).group(1)
+        redis_url = re.search(r"Redis:\s+(\S+)", text).group(1)
+        assert re.search(r"log in as:\s+admin / \S+", text)
+
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/me", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.loads(response.read())["username"] == "admin"
+
+        connection = connect(redis_url)
+        job = Queue("default", connection=connection).enqueue("formflow.jobs.queue.ping", "hello")
+        for _ in range(200):
+            job = Job.fetch(job.id, connection=connection)
+            if job.is_finished:
+                break
+            time.sleep(0.1)
+        assert job.return_value() == "hello"
+        assert (tmp_path / "instance" / "formflow.db").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+    # every child (worker, gunicorn and its workers, Valkey) went with it
+    for _ in range(100):
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("processes of formflow dev outlived it")
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))  # nothing listens there any more
