@@ -101,7 +101,32 @@ def sync_indexes(work: Work, spec: FormSpec, form_id: int) -> tuple[list[str], l
         work.session.execute(text("PRAGMA analysis_limit = 0"))
         for name in created:
             work.session.execute(text(f"ANALYZE {name}"))
+    else:
+        _sync_statistics(work, plans, form_id)
     return created, dropped
+
+
+def _sync_statistics(work: Work, plans: dict[str, IndexPlan], form_id: int) -> None:
+    """PostgreSQL ignores the statistics of partial indexes when it estimates a filter, so
+    a filter on ``data ->> 'status'`` was guessed at 0.5 % of the rows (a quarter matched)
+    and a filtered, sorted page sorted 25k rows (107 ms at 100k records). Extended
+    statistics on each indexed expression give the planner the value distribution; the next
+    ANALYZE (autovacuum's, or ``formflow analyze``) fills them."""
+    wanted = {}
+    for plan in plans.values():
+        expression = plan.ddl.split("ON records (", 1)[1].split(") WHERE", 1)[0]
+        expression = expression.removesuffix(", id").removesuffix(" NULLS FIRST")
+        wanted["st" + plan.name[2:]] = expression
+    rows = work.session.execute(
+        text("SELECT stxname FROM pg_statistic_ext WHERE stxname LIKE :prefix"),
+        {"prefix": f"st_rf_{int(form_id)}_%"},
+    )
+    existing = {name for (name,) in rows}
+    for name in sorted(existing - set(wanted)):
+        work.session.execute(text(f"DROP STATISTICS IF EXISTS {name}"))
+    for name, expression in wanted.items():
+        if name not in existing:
+            work.session.execute(text(f"CREATE STATISTICS {name} ON {expression} FROM records"))
 
 
 def _duplicates(work: Work, field: FieldSpec, form_id: int, dialect: Dialect) -> list[FieldError]:
