@@ -264,3 +264,23 @@ def test_missing_and_unknown_things_get_404_and_401(api, quote, app):
 def test_only_admins_publish_definitions(api, quote, rep):
     response = api.as_(rep).put("/forms/demo.quote", QUOTE)
     assert response.status_code == 403
+
+
+def test_history_reconstructs_the_values_a_record_was_created_with(api, quote, runtime):
+    from formflow.definitions.service import get_form
+    from formflow.records.service import document_at, get, revisions
+
+    record = create(api, quote, discount="0.1")
+    api.patch(f"{quote}/records/{record['id']}", {"revision": 1, "data": {"customer": "B"}})
+    api.patch(f"{quote}/records/{record['id']}",
+              {"revision": 2, "data": {"discount": None, "status": "sent"}})
+    with runtime.read() as work:
+        loaded = get_form(work, "demo.quote")
+        stored = get(work, record["id"], form_id=loaded.form.id)
+        history = revisions(work, stored)
+        first = document_at(stored, history, 1)
+        second = document_at(stored, history, 2)
+    assert first["customer"] == "ACME" and first["discount"] == Decimal("0.1")
+    assert "status" in first and first["status"] == "draft"
+    assert second["customer"] == "B" and second["discount"] == Decimal("0.1")
+    assert document_at(stored, history, 3) == stored.data
