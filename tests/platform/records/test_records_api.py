@@ -272,8 +272,10 @@ def test_history_reconstructs_the_values_a_record_was_created_with(api, quote, r
 
     record = create(api, quote, discount="0.1")
     api.patch(f"{quote}/records/{record['id']}", {"revision": 1, "data": {"customer": "B"}})
-    api.patch(f"{quote}/records/{record['id']}",
-              {"revision": 2, "data": {"discount": None, "status": "sent"}})
+    api.patch(
+        f"{quote}/records/{record['id']}",
+        {"revision": 2, "data": {"discount": None, "status": "sent"}},
+    )
     with runtime.read() as work:
         loaded = get_form(work, "demo.quote")
         stored = get(work, record["id"], form_id=loaded.form.id)
