@@ -30,6 +30,33 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# Front-end libraries come from the npm registry (package-lock.json pins them) and are
+# copied into the engine's static folder; none of them is committed.
+vendor=platform/formflow/static/vendor
+assets_stamp="$vendor/.installed-$(sha256sum package-lock.json | cut -c1-16)"
+if [ ! -f "$assets_stamp" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: npm is missing (Debian: apt-get install nodejs npm)" >&2
+    exit 1
+  fi
+  echo "setup: installing front-end libraries from the npm registry"
+  npm ci --no-audit --no-fund --loglevel=error
+  rm -rf "$vendor"
+  mkdir -p "$vendor"
+  cp node_modules/htmx.org/dist/htmx.min.js "$vendor/"
+  cp node_modules/signature_pad/dist/signature_pad.umd.min.js "$vendor/"
+  touch "$assets_stamp"
+fi
+
+# Message catalogs (zh-CN, en) are compiled from their .po sources.
+for po in platform/formflow/translations/*/LC_MESSAGES/messages.po; do
+  [ -f "$po" ] || continue
+  mo="${po%.po}.mo"
+  if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then
+    .venv/bin/pybabel compile --use-fuzzy -i "$po" -o "$mo" >/dev/null
+  fi
+done
+
 apt_install() {
   if [ "$(id -u)" != 0 ]; then
     echo "setup: need the Debian packages: $*; run as root or install them" >&2

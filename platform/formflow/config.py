@@ -27,6 +27,8 @@ class Config:
     max_upload_bytes: int = 20 * 1024 * 1024
     max_request_bytes: int = 32 * 1024 * 1024
     testing: bool = False
+    #: Session cookies only over HTTPS (set FORMFLOW_SECURE_COOKIES=1 behind TLS).
+    secure_cookies: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -40,6 +42,7 @@ class Config:
             secret_key=os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
             timezone=os.environ.get("FORMFLOW_TIMEZONE", "Asia/Shanghai"),
             max_upload_bytes=int(os.environ.get("FORMFLOW_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)),
+            secure_cookies=os.environ.get("FORMFLOW_SECURE_COOKIES", "") in ("1", "true", "yes"),
         )
         return replace(config, **overrides)
 

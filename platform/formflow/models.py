@@ -3,22 +3,38 @@
 from .db import Base
 from .definitions.models import App, Form, FormVersion
 from .files.models import StoredFile
-from .people.models import ApiToken, Department, Membership, User
-from .records.models import Record, Revision, SerialCounter
+from .people.models import (
+    ApiToken,
+    Department,
+    LoginAttempt,
+    Membership,
+    Role,
+    User,
+    UserRole,
+    UserSetting,
+)
+from .permissions.models import FormGrant
+from .records.models import Comment, Record, Revision, SerialCounter
 
 metadata = Base.metadata
 
 __all__ = [
     "ApiToken",
     "App",
+    "Comment",
     "Department",
     "Form",
+    "FormGrant",
     "FormVersion",
+    "LoginAttempt",
     "Membership",
     "Record",
     "Revision",
+    "Role",
     "SerialCounter",
     "StoredFile",
     "User",
+    "UserRole",
+    "UserSetting",
     "metadata",
 ]

@@ -26,7 +26,7 @@ def upload_file() -> Response:
 @api.get("/files/<file_id>")
 def download_file(file_id: str) -> Response:
     with read() as work:
-        stored = storage.get_file(work, file_id)
+        stored = storage.readable_file(work, file_id)
         path = storage.path_of(work, stored.id)
     return send_file(
         path,
@@ -39,7 +39,7 @@ def download_file(file_id: str) -> Response:
 @api.get("/files/<file_id>/meta")
 def file_meta(file_id: str) -> Response:
     with read() as work:
-        payload = _file_json(storage.get_file(work, file_id))
+        payload = _file_json(storage.readable_file(work, file_id))
     return respond(payload)
 
 

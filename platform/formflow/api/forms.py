@@ -7,24 +7,27 @@ from flask import Response, request
 from .. import jsoncodec
 from ..definitions import service as definitions
 from ..definitions.metaschema import build_metaschema
-from ..errors import BadRequest, FieldError
+from ..errors import BadRequest, FieldError, NotFound
+from ..permissions import service as permissions
+from ..permissions.models import Action
+from ..permissions.policy import policy_for, usable_forms
 from .blueprint import api, json_body, read, require_admin, respond, runtime, write
-from .representation import form_json, timestamp
+from .representation import form_json, timestamp, visible_definition
 
 
 @api.get("/forms")
 def list_forms() -> Response:
+    """The forms the caller may use (view or add records); administrators see all."""
     with read() as work:
         forms = [
             {
-                "name": f"{app.name}.{form.name}",
-                "app": app.name,
-                "title": form.title,
-                "version": form.current_version,
-                "updated_at": timestamp(form.updated_at),
+                "name": loaded.name,
+                "app": loaded.app.name,
+                "title": loaded.form.title,
+                "version": loaded.form.current_version,
+                "updated_at": timestamp(loaded.form.updated_at),
             }
-            for app, form in definitions.list_forms(work)
-            if form.current_version > 0
+            for loaded in usable_forms(work)
         ]
     return respond({"forms": forms})
 
@@ -34,8 +37,12 @@ def get_form(form: str) -> Response:
     version = _version_arg()
     with read() as work:
         loaded = definitions.get_form(work, form)
+        policy = policy_for(work, loaded)
+        if not (policy.allows(Action.VIEW) or policy.allows(Action.CREATE)):
+            raise NotFound(f"no form named '{form}'")
         text = definitions.definition_text(work, form, version)
-        body = form_json(loaded, definition=jsoncodec.loads(text))
+        hidden = policy.hidden(policy.grants) if not policy.unrestricted else set()
+        body = form_json(loaded, definition=visible_definition(jsoncodec.loads(text), hidden))
         if version is not None:
             body["version"] = version
     return respond(body)
@@ -73,6 +80,7 @@ def _exists(work, form: str) -> bool:
 
 @api.get("/forms/<form>/versions")
 def list_versions(form: str) -> Response:
+    require_admin()
     with read() as work:
         rows = definitions.versions(work, form)
         body = {
@@ -125,3 +133,25 @@ def _version_arg() -> int | None:
     if value < 1:
         raise BadRequest([FieldError("version", "must be at least 1", "minimum")])
     return value
+
+
+@api.get("/forms/<form>/permissions")
+def get_permissions(form: str) -> Response:
+    """The form's permission grants (admin)."""
+    require_admin()
+    with read() as work:
+        loaded = definitions.get_form(work, form)
+        body = {"grants": permissions.grants_of(work, loaded)}
+    return respond(body)
+
+
+@api.put("/forms/<form>/permissions")
+def put_permissions(form: str) -> Response:
+    """Replace the form's permission grants (admin); all are checked before any is saved."""
+    require_admin()
+    body = json_body()
+    with write() as work:
+        loaded = definitions.get_form(work, form)
+        permissions.replace_grants(work, loaded, body.get("grants"))
+        result = {"grants": permissions.grants_of(work, loaded)}
+    return respond(result)

@@ -310,6 +310,49 @@ SCHEMAS: dict[str, Any] = {
             "new_property": {"type": "object"},
         },
     },
+    "Grants": {
+        "type": "object",
+        "required": ["grants"],
+        "properties": {
+            "grants": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["actions"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "role": {
+                            "type": ["string", "null"],
+                            "description": "A role's name; null for every signed-in user",
+                        },
+                        "actions": {
+                            "type": "array",
+                            "items": {
+                                "enum": ["view", "create", "edit", "delete", "export", "manage"]
+                            },
+                        },
+                        "scope": {"enum": ["own", "department", "subtree", "all"]},
+                        "conditions": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["field", "op"],
+                                "properties": {
+                                    "field": {"type": "string"},
+                                    "op": {"type": "string"},
+                                    "value": {},
+                                },
+                            },
+                        },
+                        "fields": {
+                            "type": "object",
+                            "additionalProperties": {"enum": ["hidden", "read", "edit"]},
+                        },
+                    },
+                },
+            }
+        },
+    },
     "User": {
         "type": "object",
         "required": ["id", "username", "display_name", "is_admin"],
@@ -485,6 +528,26 @@ def build_document() -> dict[str, Any]:
                     "201": _json(_ref("FormSummary"), "Created the form"),
                     **_errors(400, 401, 403, 404, 409, 422),
                 },
+            },
+        },
+        "/forms/{form}/permissions": {
+            "get": {
+                "operationId": "getPermissions",
+                "tags": ["permissions"],
+                "summary": "The form's permission grants (admin)",
+                "parameters": [FORM],
+                "responses": {"200": _json(_ref("Grants")), **_errors(401, 403, 404)},
+            },
+            "put": {
+                "operationId": "putPermissions",
+                "tags": ["permissions"],
+                "summary": "Replace the form's permission grants (admin)",
+                "parameters": [FORM],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("Grants")}},
+                },
+                "responses": {"200": _json(_ref("Grants")), **_errors(400, 401, 403, 404, 422)},
             },
         },
         "/forms/{form}/versions": {

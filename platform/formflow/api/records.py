@@ -8,8 +8,10 @@ from flask import Response, request
 
 from ..definitions import service as definitions
 from ..errors import BadRequest, FieldError
+from ..permissions.models import Action
 from ..records import service as records
-from ..records.query import OPERATORS, Filter, Query, Sort, count_records, list_records
+from ..records.listing import browse
+from ..records.query import OPERATORS, Filter, Query, Sort
 from .blueprint import api, json_body, read, respond, write
 from .representation import record_json, revision_json
 
@@ -27,13 +29,15 @@ def search_form_records(form: str) -> Response:
 def _list(form: str, query: Query) -> Response:
     with read() as work:
         loaded = definitions.get_form(work, form)
-        page = list_records(work, loaded.spec, loaded.form.id, query)
+        listing = browse(work, loaded, query, total=_flag(request.args.get("total")))
         body: dict[str, Any] = {
-            "records": [record_json(loaded, r) for r in page.records],
-            "next_cursor": page.next_cursor,
+            "records": [
+                record_json(loaded, r, listing.hidden.get(r.id, set())) for r in listing.records
+            ],
+            "next_cursor": listing.next_cursor,
         }
-        if _flag(request.args.get("total")):
-            body["total"] = count_records(work, loaded.form.id, query, loaded.spec)
+        if listing.total is not None:
+            body["total"] = listing.total
     return respond(body)
 
 
@@ -44,18 +48,22 @@ def create_record(form: str) -> Response:
     with write() as work:
         loaded = definitions.get_form(work, form)
         record = records.create(work, loaded, body.get("data", {}))
-        payload = record_json(loaded, record)
+        payload = record_json(loaded, record, _hidden(work, loaded, record.id))
     return respond(payload, 201, {"Location": f"/api/v1/forms/{form}/records/{record.id}"})
+
+
+def _hidden(work: Any, loaded: Any, record_id: int, action: Action = Action.VIEW) -> set[str]:
+    return records.hidden_fields(work, loaded, [record_id], action)[record_id]
 
 
 @api.get("/forms/<form>/records/<int:record_id>")
 def get_record(form: str, record_id: int) -> Response:
+    deleted = _flag(request.args.get("deleted"))
+    action = Action.MANAGE if deleted else Action.VIEW
     with read() as work:
         loaded = definitions.get_form(work, form)
-        record = records.get(
-            work, record_id, form_id=loaded.form.id, deleted=_flag(request.args.get("deleted"))
-        )
-        payload = record_json(loaded, record)
+        record, _ = records.load(work, loaded, record_id, action, deleted=deleted)
+        payload = record_json(loaded, record, _hidden(work, loaded, record.id, action))
     return respond(payload)
 
 
@@ -78,7 +86,7 @@ def _update(form: str, record_id: int, *, partial: bool) -> Response:
         record = records.update_record(
             work, loaded, record_id, body.get("data", {}), revision=revision, partial=partial
         )
-        payload = record_json(loaded, record)
+        payload = record_json(loaded, record, _hidden(work, loaded, record.id))
     return respond(payload)
 
 
@@ -88,8 +96,9 @@ def delete_record(form: str, record_id: int) -> Response:
     revision = _revision(raw) if raw is not None else None
     with write() as work:
         loaded = definitions.get_form(work, form)
+        hidden = _hidden(work, loaded, record_id)
         record = records.delete(work, loaded, record_id, revision=revision)
-        payload = record_json(loaded, record)
+        payload = record_json(loaded, record, hidden)
     return respond(payload)
 
 
@@ -98,21 +107,22 @@ def restore_record(form: str, record_id: int) -> Response:
     with write() as work:
         loaded = definitions.get_form(work, form)
         record = records.restore(work, loaded, record_id)
-        payload = record_json(loaded, record)
+        payload = record_json(loaded, record, _hidden(work, loaded, record.id))
     return respond(payload)
 
 
 @api.get("/forms/<form>/records/<int:record_id>/revisions")
 def record_revisions(form: str, record_id: int) -> Response:
+    deleted = _flag(request.args.get("deleted"))
+    action = Action.MANAGE if deleted else Action.VIEW
     with read() as work:
         loaded = definitions.get_form(work, form)
-        record = (
-            records.get(work, record_id, form_id=loaded.form.id, deleted=False)
-            if not _flag(request.args.get("deleted"))
-            else records.get(work, record_id, form_id=loaded.form.id, deleted=True)
-        )
+        record, _ = records.load(work, loaded, record_id, action, deleted=deleted)
+        hidden = _hidden(work, loaded, record.id, action)
         payload = {
-            "revisions": [revision_json(loaded.spec, r) for r in records.revisions(work, record)]
+            "revisions": [
+                revision_json(loaded.spec, r, hidden) for r in records.revisions(work, record)
+            ]
         }
     return respond(payload)
 

@@ -17,13 +17,17 @@ def timestamp(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def record_json(loaded: LoadedForm, record: Record) -> dict[str, Any]:
+def record_json(
+    loaded: LoadedForm, record: Record, hidden: set[str] = frozenset()
+) -> dict[str, Any]:
+    """A record as the API shows it; ``hidden`` field keys are left out entirely."""
+    values = ordered_values(loaded.spec, record.data)
     return {
         "id": record.id,
         "form": loaded.name,
         "revision": record.revision,
         "form_version": record.form_version,
-        "data": ordered_values(loaded.spec, record.data),
+        "data": {k: v for k, v in values.items() if k not in hidden} if hidden else values,
         "owner": record.owner_id,
         "department": record.department_id,
         "created_by": record.created_by,
@@ -39,10 +43,14 @@ def ordered_values(spec: FormSpec, document: dict[str, Any]) -> dict[str, Any]:
     return from_document(spec, document)
 
 
-def revision_json(spec: FormSpec, revision: Revision) -> dict[str, Any]:
+def revision_json(
+    spec: FormSpec, revision: Revision, hidden: set[str] = frozenset()
+) -> dict[str, Any]:
     changes = []
     for field_id, (before, after) in revision.changes.items():
         field = spec.by_id.get(field_id)
+        if hidden and (field is None or field.key in hidden):
+            continue  # a field the reader may not see, or one removed from the form
         changes.append(
             {
                 "field": field.key if field else None,
@@ -60,6 +68,19 @@ def revision_json(spec: FormSpec, revision: Revision) -> dict[str, Any]:
         "form_version": revision.form_version,
         "changes": changes,
     }
+
+
+def visible_definition(definition: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
+    """The definition without the fields a reader may not see."""
+    if not hidden:
+        return definition
+    out = dict(definition)
+    out["properties"] = {
+        k: v for k, v in definition.get("properties", {}).items() if k not in hidden
+    }
+    if "required" in definition:
+        out["required"] = [k for k in definition["required"] if k not in hidden]
+    return out
 
 
 def form_json(loaded: LoadedForm, *, definition: dict[str, Any] | None = None) -> dict[str, Any]:

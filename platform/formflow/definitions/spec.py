@@ -51,6 +51,8 @@ class FieldSpec:
     computed: bool = field(init=False)
     has_rows: bool = field(init=False)
     has_default: bool = field(init=False)
+    #: ``x-default`` marker the field gets without saying so (the owner field: current_user).
+    implicit_default: str | None = field(init=False, default=None)
     #: Values a field type derives from the definition once (a money field's quantum, say).
     cache: dict[str, Any] = field(init=False, default_factory=dict)
 
@@ -280,6 +282,11 @@ def compile_spec(
             if child.id in child_ids:
                 problems.append((f"{child.pointer}/x-id", f"duplicate field id '{child.id}'"))
             child_ids.add(child.id)
+    owner = spec.by_key.get(definition.get("x-form", {}).get("owner_field", ""))
+    if owner is not None and not owner.has_default:
+        # A record's owner is the person who submits it unless someone else is named.
+        owner.implicit_default = "current_user"
+        owner.has_default = True
     _compile_expressions(spec, problems)
     if not problems:
         _order_formulas(spec, problems)

@@ -144,3 +144,28 @@ def get_file(work: Work, file_id: str) -> StoredFile:
     if stored is None:
         raise NotFound(f"no file {file_id}")
     return stored
+
+
+def readable_file(work: Work, file_id: str) -> StoredFile:
+    """A file the acting user may read: their own upload not yet attached, or a file of a
+    record they may see, in a field they may see. Anything else is "not found"."""
+    stored = get_file(work, file_id)
+    if work.actor is None or work.actor.is_admin:
+        return stored
+    if stored.record_id is None:
+        if stored.uploaded_by == work.actor_id:
+            return stored
+        raise NotFound(f"no file {file_id}")
+    from ..definitions.service import get_form_by_id
+    from ..records.models import Record
+    from ..records.service import hidden_fields, load
+
+    record = work.session.get(Record, stored.record_id)
+    if record is None:
+        raise NotFound(f"no file {file_id}")
+    loaded = get_form_by_id(work, record.form_id)
+    load(work, loaded, record.id, deleted=record.deleted_at is not None)
+    field = loaded.spec.by_id.get(stored.field_id or "")
+    if field is None or field.key in hidden_fields(work, loaded, [record.id])[record.id]:
+        raise NotFound(f"no file {file_id}")
+    return stored

@@ -1,13 +1,14 @@
-"""Users and API tokens."""
+"""People: users, their API tokens, departments (a tree), roles, and login attempts."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, utcnow
+from ..db import Base, Document, utcnow
 
 
 class User(Base):
@@ -64,3 +65,56 @@ class Membership(Base):
         ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     is_primary: Mapped[bool] = mapped_column(default=True)
+
+
+class Role(Base):
+    """A named group of users (sales rep, sales manager, finance…) that permissions target."""
+
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_id: Mapped[int] = mapped_column(
+        ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class LoginAttempt(Base):
+    """One try to log in; recent failures per username and per address throttle logins.
+
+    Kept in the database so every web process sees the same count.
+    """
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    succeeded: Mapped[bool] = mapped_column(default=False)
+
+
+class UserSetting(Base):
+    """A person's remembered choice (a list's columns, say), by key."""
+
+    __tablename__ = "user_settings"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[Any] = mapped_column(Document)

@@ -150,3 +150,20 @@ class SerialCounter(Base):
     field_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     scope: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[int] = mapped_column(default=0)
+
+
+COMMENT_LENGTH = 4000
+
+
+class Comment(Base):
+    """A remark on a record, by anyone who may see it."""
+
+    __tablename__ = "record_comments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    record_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("records.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(String(COMMENT_LENGTH))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)

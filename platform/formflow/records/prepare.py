@@ -38,12 +38,15 @@ def prepare(
     partial: bool,
     defaults: Mapping[str, Any],
     context: EvalContext,
+    editable: set[str] | None = None,
 ) -> tuple[Values, list[FieldError]]:
     """Validated values by key from ``raw`` input, and every problem found.
 
     ``current`` holds the record's values (by key) on an update, None on a create;
     ``partial`` keeps current values of fields the input does not name (PATCH).
     ``defaults`` resolves ``x-default`` markers such as ``current_user``.
+    ``editable`` (field paths) limits ``required`` to what the person may fill in: a field
+    they cannot see or change is never required of them.
     """
     if not isinstance(raw, dict):
         raise BadRequest([FieldError("data", "must be an object of field values", "type")])
@@ -89,7 +92,7 @@ def prepare(
     # failed are not reported twice.
     values, hidden = _compute(spec, inputs, context)
     failed = {e.field for e in errors}
-    errors += [e for e in _required(spec, values, hidden) if e.field not in failed]
+    errors += [e for e in _required(spec, values, hidden, editable) if e.field not in failed]
     failed = {e.field for e in errors}
     errors += [e for e in schema_errors(spec, values) if e.field not in failed]
     return values, errors
@@ -109,7 +112,7 @@ def _same(f: FieldSpec, given: Any, stored: Any) -> bool:
 
 
 def _default(f: FieldSpec, defaults: Mapping[str, Any], errors: list[FieldError], path: str) -> Any:
-    marker = f.schema.get("x-default")
+    marker = f.schema.get("x-default") or f.implicit_default
     if marker is not None:
         return defaults.get(marker)
     if "default" in f.schema:
@@ -305,10 +308,12 @@ def compute(spec: FormSpec, values: Values, context: EvalContext) -> tuple[Value
 # -- required and schema checks ------------------------------------------------------------
 
 
-def _required(spec: FormSpec, values: Values, hidden: set[str]) -> list[FieldError]:
+def _required(
+    spec: FormSpec, values: Values, hidden: set[str], editable: set[str] | None
+) -> list[FieldError]:
     errors = []
     for f in spec.data_fields:
-        if f.key in hidden:
+        if f.key in hidden or (editable is not None and f.key not in editable):
             continue
         if f.required and not f.computed and values.get(f.key) is None:
             errors.append(FieldError(f.key, "is required", "required"))

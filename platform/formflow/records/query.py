@@ -65,6 +65,8 @@ class Query:
     cursor: str | None = None
     search: str | None = None
     deleted: bool = False
+    #: Field keys the reader may not see anywhere: not filterable, sortable or searchable.
+    forbidden: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -85,7 +87,11 @@ class _Column:
     field: FieldSpec | None = None
 
 
-def _column(spec: FormSpec, name: str, dialect: str) -> _Column:
+def _column(
+    spec: FormSpec, name: str, dialect: str, forbidden: frozenset[str] = frozenset()
+) -> _Column:
+    if name in forbidden:
+        raise BadRequest([FieldError(name, "is not a field of this form", "unknown")])
     if name in SYSTEM_FIELDS:
         column, kind = SYSTEM_FIELDS[name]
         return _Column(name, kind, column, spec.timezone)
@@ -165,9 +171,11 @@ def _values(raw: Any) -> list[Any]:
     return [raw]
 
 
-def filter_clause(spec: FormSpec, item: Filter, dialect: str) -> ColumnElement[bool]:
+def filter_clause(
+    spec: FormSpec, item: Filter, dialect: str, forbidden: frozenset[str] = frozenset()
+) -> ColumnElement[bool]:
     """One filter as a SQL condition; raises BadRequest naming the field."""
-    column = _column(spec, item.field, dialect)
+    column = _column(spec, item.field, dialect, forbidden)
     if item.op not in OPERATORS:
         raise BadRequest([FieldError(item.field, f"unknown operator '{item.op}'", "operator")])
     if item.op not in _operators(column):
@@ -368,13 +376,13 @@ def _plan(
     where = form_rows(form_id, deleted=query.deleted)
     if scope is not None:
         where.append(scope)
-    where += [filter_clause(spec, item, dialect) for item in query.filters]
+    where += [filter_clause(spec, item, dialect, query.forbidden) for item in query.filters]
     if query.search:
-        where.append(_search(spec, query.search, dialect))
+        where.append(_search(spec, query.search, dialect, query.forbidden))
     keys: list[tuple[_Column, bool]] = []
     descending_id = True  # newest first when nothing else is asked
     for item in query.sort:
-        column = _column(spec, item.field, dialect)
+        column = _column(spec, item.field, dialect, query.forbidden)
         descending_id = item.descending  # ties follow the last key, so one index serves
         if column.name == "_id":
             break
@@ -448,12 +456,16 @@ def _segments(
     return [and_(bound, after)]
 
 
-def _search(spec: FormSpec, text: str, dialect: str) -> ColumnElement[bool]:
-    """Rows where any text field contains ``text`` (case-insensitive)."""
+def _search(
+    spec: FormSpec, text: str, dialect: str, forbidden: frozenset[str] = frozenset()
+) -> ColumnElement[bool]:
+    """Rows where any text field the reader may see contains ``text`` (case-insensitive)."""
     columns = [
         field_sql(f, dialect)
         for f in spec.data_fields
-        if f.type.projection(f) == "text" and f.type.name not in ("date", "datetime")
+        if f.type.projection(f) == "text"
+        and f.type.name not in ("date", "datetime")
+        and f.key not in forbidden
     ]
     if not columns or not text.strip():
         return true()
@@ -469,12 +481,12 @@ def count_records(
     dialect = work.dialect
     conditions = [
         *form_rows(form_id, deleted=query.deleted),
-        *(filter_clause(spec, item, dialect) for item in query.filters),
+        *(filter_clause(spec, item, dialect, query.forbidden) for item in query.filters),
     ]
     if scope is not None:
         conditions.append(scope)
     if query.search:
-        conditions.append(_search(spec, query.search, dialect))
+        conditions.append(_search(spec, query.search, dialect, query.forbidden))
     return work.session.scalar(select(func.count()).select_from(Record).where(*conditions)) or 0
 
 

@@ -25,11 +25,13 @@ from sqlalchemy.exc import IntegrityError
 from ..db import DriverStatement
 from ..definitions.service import LoadedForm, get_form_by_id, target_form_id
 from ..definitions.spec import FieldSpec, FormSpec
-from ..errors import Conflict, FieldError, NotFound, ValidationFailed
+from ..errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from ..expressions import EvalContext
 from ..fields.computed import render_serial
 from ..files.models import StoredFile
 from ..people.models import Department, Membership, User
+from ..permissions.models import Access, Action
+from ..permissions.policy import Grant, policy_for
 from ..runtime import Work
 from .models import Record, RecordRow, Revision, RevisionAction, SerialCounter
 from .prepare import Values, from_document, prepare, to_document
@@ -126,8 +128,14 @@ _INSERT_REVISION = DriverStatement(
 
 
 def create(work: Work, loaded: LoadedForm, data: Any) -> RecordRow:
-    """Create a record of ``loaded``'s form from ``data`` (values by field key)."""
+    """Create a record of ``loaded``'s form from ``data`` (values by field key), as the
+    acting user may: only fields their create grants let them edit may be given."""
     spec = loaded.spec
+    policy = policy_for(work, loaded)
+    if not policy.allows(Action.CREATE):
+        raise Forbidden("you may not add records to this form")
+    access = policy.access(policy.granting(Action.CREATE))
+    data = _restrict(data, access, None)
     values, errors = prepare(
         spec,
         data,
@@ -135,6 +143,7 @@ def create(work: Work, loaded: LoadedForm, data: Any) -> RecordRow:
         partial=False,
         defaults=_Defaults(work),
         context=eval_context(work, spec),
+        editable=None if policy.unrestricted else _editable(access),
     )
     if errors:
         raise ValidationFailed(errors)
@@ -187,6 +196,74 @@ def get(work: Work, record_id: int, *, form_id: int | None = None, deleted: bool
     return record
 
 
+def load(
+    work: Work,
+    loaded: LoadedForm,
+    record_id: int,
+    action: Action = Action.VIEW,
+    *,
+    deleted: bool = False,
+) -> tuple[Record, list[Grant]]:
+    """A record of this form the acting user may ``action``, with the grants that reach it.
+
+    A record they may not even see is "not found" (its existence is not revealed); one they
+    see but may not change this way is "forbidden".
+    """
+    policy = policy_for(work, loaded)
+    record = get(work, record_id, form_id=loaded.form.id, deleted=deleted)
+    if policy.unrestricted:
+        return record, []
+    if not policy.allows(action):
+        if action != Action.VIEW and policy.covering(work, Action.VIEW, [record.id]):
+            raise Forbidden(f"you may not {action.value} this record")
+        raise NotFound(f"no record #{record_id}")
+    reached = policy.covering(work, action, [record.id]).get(record.id)
+    if not reached:
+        if action != Action.VIEW and policy.covering(work, Action.VIEW, [record.id]):
+            raise Forbidden(f"you may not {action.value} this record")
+        raise NotFound(f"no record #{record_id}")
+    return record, reached
+
+
+def hidden_fields(
+    work: Work, loaded: LoadedForm, record_ids: Iterable[int], action: Action = Action.VIEW
+) -> dict[int, set[str]]:
+    """Per record, the field keys the acting user may not see there."""
+    record_ids = list(record_ids)
+    policy = policy_for(work, loaded)
+    if policy.unrestricted:
+        return {i: set() for i in record_ids}
+    reached = policy.covering(work, action, record_ids)
+    everything = {f.key for f in loaded.spec.fields}
+    return {i: policy.hidden(reached[i]) if i in reached else everything for i in record_ids}
+
+
+def _editable(access: dict[str, Access]) -> set[str]:
+    return {path for path, level in access.items() if level == Access.EDIT}
+
+
+def _restrict(data: Any, access: dict[str, Access], current: Values | None) -> Any:
+    """Refuse values for fields the person may not change (403, naming them); a value that
+    only repeats what is stored is let through, so a form echoing a read-only field works."""
+    if not isinstance(data, dict):
+        return data
+    errors = []
+    kept = {}
+    for key, value in data.items():
+        level = access.get(key) if isinstance(key, str) else None
+        if level is None or level == Access.EDIT:
+            kept[key] = value
+        elif current is not None and (
+            value == current.get(key) or str(value) == str(current.get(key))
+        ):
+            continue
+        else:
+            errors.append(FieldError(key, "you may not change this field", "forbidden"))
+    if errors:
+        raise Forbidden(errors)
+    return kept
+
+
 def values_of(loaded: LoadedForm, record: Record) -> Values:
     return from_document(loaded.spec, record.data)
 
@@ -223,9 +300,17 @@ def update_record(
     input replaces the record's values.
     """
     spec = loaded.spec
-    record = get(work, record_id, form_id=loaded.form.id)
+    policy = policy_for(work, loaded)
+    record, grants = load(work, loaded, record_id, Action.EDIT)
     _check_revision(record, revision)
     current = from_document(spec, record.data)
+    access = policy.access(grants)
+    data = _restrict(data, access, current)
+    if not partial and isinstance(data, dict):
+        # A full replace still keeps what the person may not change.
+        for key, level in access.items():
+            if level != Access.EDIT and "." not in key and key in current:
+                data[key] = current[key]
     values, errors = prepare(
         spec,
         data,
@@ -233,6 +318,7 @@ def update_record(
         partial=partial,
         defaults=_Defaults(work),
         context=eval_context(work, spec),
+        editable=None if policy.unrestricted else _editable(access),
     )
     if errors:
         raise ValidationFailed(errors)
@@ -306,7 +392,7 @@ def delete(
     work: Work, loaded: LoadedForm, record_id: int, *, revision: int | None = None
 ) -> Record:
     """Move a record to the recycle bin (soft delete); its data is kept."""
-    record = get(work, record_id, form_id=loaded.form.id)
+    record, _ = load(work, loaded, record_id, Action.DELETE)
     _check_revision(record, revision)
     _transition(work, record, RevisionAction.DELETE, deleted_at=work.now, deleted_by=work.actor_id)
     return record
@@ -314,7 +400,7 @@ def delete(
 
 def restore(work: Work, loaded: LoadedForm, record_id: int) -> Record:
     """Bring a record back from the recycle bin; refused (409) if a unique value is taken."""
-    record = get(work, record_id, form_id=loaded.form.id, deleted=True)
+    record, _ = load(work, loaded, record_id, Action.MANAGE, deleted=True)
     _transition(work, record, RevisionAction.RESTORE, deleted_at=None, deleted_by=None)
     return record
 

@@ -1,0 +1,72 @@
+"""Who is signed in: the session cookie, and the guards views use."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any
+
+from flask import abort, current_app, g, redirect, request, session, url_for
+
+from ..people.login import session_stamp
+from ..people.models import User
+from ..runtime import Runtime, Work
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["formflow"]
+
+
+def load_user() -> None:
+    """Before every request: the signed-in user (or None), checked against the database."""
+    g.user = None
+    uid = session.get("uid")
+    if uid is None or request.path.startswith(("/api/", "/static/")):
+        return
+    with runtime().read() as work:
+        user = work.session.get(User, uid)
+    if user is None or not user.is_active or session.get("stamp") != session_stamp(user):
+        session.clear()
+        return
+    g.user = user
+
+
+def current_user() -> User | None:
+    return g.get("user")
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_user() is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user().is_admin:  # type: ignore[union-attr]
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@contextmanager
+def write() -> Any:
+    with runtime().write(current_user()) as work:
+        yield work
+
+
+@contextmanager
+def read() -> Any:
+    with runtime().read(current_user()) as work:
+        yield work
+
+
+__all__ = ["Work", "admin_required", "current_user", "login_required", "read", "write"]
