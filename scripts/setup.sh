@@ -69,7 +69,12 @@ apt_install() {
 }
 
 if [ "$want_test" = 1 ]; then
-  if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
-    apt_install postgresql
+  missing=()
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  # Screenshots of Chinese pages need a CJK font (phones have their own).
+  [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt_install "${missing[@]}"
   fi
 fi

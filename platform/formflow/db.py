@@ -32,8 +32,8 @@ NAMING = {
 }
 
 
-#: How often a pooled SQLite connection reloads the query planner's statistics.
-STATS_RELOAD_SECONDS = 30.0
+#: How old a pooled SQLite connection may get before it is reopened (fresh statistics).
+STATS_RELOAD_SECONDS = 300
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -90,6 +90,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     }
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 60, "check_same_thread": False}
+        # A connection keeps the planner statistics it loaded when it opened; reopening
+        # pooled connections now and then picks up an ANALYZE run elsewhere (by
+        # `formflow analyze`, or a publish in another process). Without fresh statistics a
+        # filtered, sorted list may sort every match instead of walking the sort's index
+        # (170 ms instead of 4 ms at 100k rows). ("ANALYZE sqlite_schema" would reload them in
+        # place, but it takes a lock, and readers must never wait for a writer.)
+        options["pool_recycle"] = STATS_RELOAD_SECONDS
     else:
         options.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
     options.update(kwargs)
@@ -115,17 +122,6 @@ def _configure_sqlite(engine: Engine) -> None:
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
-
-    @event.listens_for(engine, "checkout")
-    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        # A connection keeps the planner statistics it loaded when it opened; ANALYZE run
-        # elsewhere (by `formflow analyze`, or a publish in another process) is only seen
-        # after this reload. Without fresh statistics a filtered, sorted list may sort every
-        # match instead of walking the sort's index (170 ms instead of 4 ms at 100k rows).
-        now = time.monotonic()
-        if now - record.info.get("stats_loaded", 0.0) > STATS_RELOAD_SECONDS:
-            dbapi_connection.execute("ANALYZE sqlite_schema")
-            record.info["stats_loaded"] = now
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

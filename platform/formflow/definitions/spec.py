@@ -82,8 +82,9 @@ class FieldSpec:
     @property
     def indexed(self) -> bool:
         """True when this field gets an expression index: asked for, unique, or a link."""
-        if self.parent is not None or self.type.projection(self) is None:
-            return False
+        kind = self.type.projection(self)
+        if self.parent is not None or kind is None or kind.startswith("multi"):
+            return False  # lists (members, several linked records) are matched, not ranged
         return bool(
             self.schema.get("x-index")
             or self.unique

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..errors import ValidationFailed
@@ -25,7 +26,9 @@ class LoginForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    language = SelectField("language", choices=[("zh-CN", "中文"), ("en", "English")])
+    language = SelectField(
+        "language", choices=[SelectChoice("zh-CN", "中文"), SelectChoice("en", "English")]
+    )
     current_password = PasswordField("current_password", validators=[Optional()])
     new_password = PasswordField("new_password", validators=[Optional(), Length(min=8, max=200)])
     confirm = PasswordField("confirm", validators=[EqualTo("new_password")])

@@ -26,6 +26,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import (
     CheckboxInput,
     DateInput,
@@ -77,6 +78,10 @@ class FileIdsField(Field):
 
     def _value(self) -> str:
         return ""
+
+
+def _options(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _label(f: FieldSpec, language: str) -> str:
@@ -134,18 +139,20 @@ def _unbound(f: FieldSpec, ctx: RenderContext) -> Any:
         return StringField(widget=DateTimeLocalInput(), render_kw=attrs, **kw)
     if t == "select":
         return SelectField(
-            choices=[("", "—"), *_choices(f, ctx.language)],
+            choices=_options([("", "—"), *_choices(f, ctx.language)]),
             validate_choice=False,
             render_kw=attrs,
             **kw,
         )
     if t == "radio":
-        return RadioField(choices=_choices(f, ctx.language), validate_choice=False, **kw)
+        return RadioField(choices=_options(_choices(f, ctx.language)), validate_choice=False, **kw)
     if t == "multi-select":
-        return SelectMultipleField(choices=_choices(f, ctx.language), validate_choice=False, **kw)
+        return SelectMultipleField(
+            choices=_options(_choices(f, ctx.language)), validate_choice=False, **kw
+        )
     if t == "checkbox":
         return SelectMultipleField(
-            choices=_choices(f, ctx.language),
+            choices=_options(_choices(f, ctx.language)),
             validate_choice=False,
             widget=ListWidget(prefix_label=False),
             option_widget=CheckboxInput(),
@@ -155,19 +162,23 @@ def _unbound(f: FieldSpec, ctx: RenderContext) -> Any:
         from flask_babel import gettext as _
 
         return RadioField(
-            choices=[("true", _("Yes")), ("false", _("No"))], validate_choice=False, **kw
+            choices=_options([("true", _("Yes")), ("false", _("No"))]), validate_choice=False, **kw
         )
     if t == "rating":
         top = int(f.schema.get("x-max", 5))
         return RadioField(
-            choices=[(str(i), str(i)) for i in range(top, 0, -1)], validate_choice=False, **kw
+            choices=_options([(str(i), str(i)) for i in range(top, 0, -1)]),
+            validate_choice=False,
+            **kw,
         )
     if t in ("member", "department") or (t == "relation" and not f.type.is_multiple(f)):  # type: ignore[attr-defined]
         return SelectField(
-            choices=[("", "—"), *ctx.options.get(f.path, [])], validate_choice=False, **kw
+            choices=_options([("", "—"), *ctx.options.get(f.path, [])]), validate_choice=False, **kw
         )
     if t in ("members",) or t == "relation":
-        return SelectMultipleField(choices=ctx.options.get(f.path, []), validate_choice=False, **kw)
+        return SelectMultipleField(
+            choices=_options(ctx.options.get(f.path, [])), validate_choice=False, **kw
+        )
     if t == "address":
         return FormField(_address_form(ctx.language), **kw)
     if t == "location":

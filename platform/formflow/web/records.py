@@ -37,6 +37,7 @@ from .session import current_user, login_required, read, runtime, write
 bp = Blueprint("records", __name__, url_prefix="/f")
 
 PAGE_SIZE = 25
+PAGE_SIZES = (25, 50, 100)
 PICK_LIMIT = 200
 
 
@@ -80,10 +81,11 @@ def _query_from_request(deleted: bool = False) -> Query:
         if name and op in OPERATORS and (value != "" or op == "is_empty"):
             filters.append(Filter(name, op, value if op != "is_empty" else "true"))
     sort = request.args.get("sort", "")
+    size = request.args.get("size", type=int)
     return Query(
         filters=filters,
         sort=[Sort(sort.lstrip("-"), sort.startswith("-"))] if sort else [],
-        limit=PAGE_SIZE,
+        limit=size if size in PAGE_SIZES else PAGE_SIZE,
         cursor=request.args.get("cursor") or None,
         search=request.args.get("q") or None,
         deleted=deleted,
@@ -174,6 +176,8 @@ def save_columns(form: str) -> Any:
     assert user is not None
     with write() as work:
         loaded = _form_or_404(work, form)
+        if not policy_for(work, loaded).allows(Action.VIEW):
+            abort(403)
         keys = [k for k in request.form.getlist("col") if k in loaded.spec.by_key]
         people.remember(work, user.id, f"columns:{form}", keys)
     return redirect(url_for("records.list_records", form=form))
@@ -536,7 +540,11 @@ def show_record(form: str, record_id: int) -> Any:
             "deleted": deleted,
             "can_restore": deleted and policy.allows(Action.MANAGE),
             "links": links,
-            "owner": display.user_name(record.owner_id) if record.owner_id else "",
+            "owner": (
+                display.user_name(record.owner_id)
+                if record.owner_id and loaded.spec.owner_field is None
+                else ""
+            ),
         }
     return render_template("records/show.html", **context)
 

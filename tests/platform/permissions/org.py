@@ -47,8 +47,12 @@ def build(runtime, admin: Person) -> Org:
         south = people.create_department(work, "South")
         rep_role = people.ensure_role(work, "sales_rep", "Sales rep")
         manager_role = people.ensure_role(work, "sales_manager", "Sales manager")
-        for person, department in ((rep_a, north), (rep_b, south), (rep_c, north_east),
-                                   (manager, north)):
+        for person, department in (
+            (rep_a, north),
+            (rep_b, south),
+            (rep_c, north_east),
+            (manager, north),
+        ):
             people.set_memberships(work, person.id, [department.id])
         for person in (rep_a, rep_b, rep_c):
             people.set_roles(work, person.id, [rep_role.id])
@@ -57,9 +61,17 @@ def build(runtime, admin: Person) -> Org:
 
 
 REP_GRANTS = [
-    {"name": "reps: their own deals", "role": "sales_rep",
-     "actions": ["view", "create", "edit"], "scope": "own",
-     "fields": {"margin": "hidden", "owner": "read"}},
-    {"name": "managers: the team's deals", "role": "sales_manager",
-     "actions": ["view", "edit", "delete", "export"], "scope": "subtree"},
+    {
+        "name": "reps: their own deals",
+        "role": "sales_rep",
+        "actions": ["view", "create", "edit"],
+        "scope": "own",
+        "fields": {"margin": "hidden", "owner": "read"},
+    },
+    {
+        "name": "managers: the team's deals",
+        "role": "sales_manager",
+        "actions": ["view", "edit", "delete", "export"],
+        "scope": "subtree",
+    },
 ]

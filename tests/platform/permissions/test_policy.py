@@ -47,11 +47,13 @@ def test_hidden_fields_are_absent_and_read_only_fields_cannot_change(api, org):
     created = add(api, org.rep_a, name="a1", amount=10)
     assert "margin" not in created["data"]
     assert created["data"]["owner"] == org.rep_a.id  # read-only for reps: defaulted to the owner
-    refused = api.as_(org.rep_a).post("/forms/crm.deal/records",
-                                      {"data": {"name": "x", "margin": "0.5"}})
+    refused = api.as_(org.rep_a).post(
+        "/forms/crm.deal/records", {"data": {"name": "x", "margin": "0.5"}}
+    )
     assert refused.status_code == 403
-    assert refused.body["errors"] == [{"field": "margin", "message": "you may not change this field",
-                                       "code": "forbidden"}]
+    assert refused.body["errors"] == [
+        {"field": "margin", "message": "you may not change this field", "code": "forbidden"}
+    ]
     record = f"/forms/crm.deal/records/{created['id']}"
     managed = api.as_(org.manager).patch(record, {"revision": 1, "data": {"margin": "0.25"}})
     assert managed.status_code == 200 and managed.body["data"]["margin"] == Decimal("0.25")
@@ -61,8 +63,9 @@ def test_hidden_fields_are_absent_and_read_only_fields_cannot_change(api, org):
     assert "margin" not in raw and "0.25" not in raw
     history = api.as_(org.rep_a).get(record + "/revisions").get_data(as_text=True)
     assert "margin" not in history and "0.25" not in history
-    echo = api.as_(org.rep_a).patch(record, {"revision": 2, "data": {"name": "a2",
-                                                                      "owner": org.rep_a.id}})
+    echo = api.as_(org.rep_a).patch(
+        record, {"revision": 2, "data": {"name": "a2", "owner": org.rep_a.id}}
+    )
     assert echo.status_code == 200, echo.body  # repeating a read-only value is fine
     moved = api.as_(org.rep_a).patch(record, {"revision": 3, "data": {"owner": org.rep_b.id}})
     assert moved.status_code == 403
@@ -84,7 +87,9 @@ def test_other_peoples_records_are_not_found_and_changes_are_refused(api, org, r
     record = f"/forms/crm.deal/records/{theirs['id']}"
     before = snapshot(runtime)
     assert api.as_(org.rep_a).get(record).status_code == 404
-    assert api.as_(org.rep_a).patch(record, {"revision": 1, "data": {"name": "x"}}).status_code == 404
+    assert (
+        api.as_(org.rep_a).patch(record, {"revision": 1, "data": {"name": "x"}}).status_code == 404
+    )
     assert api.as_(org.rep_a).delete(record).status_code == 404
     assert api.as_(org.outsider).get(record).status_code == 404
     mine = add(api, org.rep_a, name="a1")
@@ -106,9 +111,17 @@ def test_union_of_roles_and_conditions(api, org, runtime):
     with runtime.write() as work:
         auditor = people.ensure_role(work, "auditor", "Auditor")
         people.set_roles(work, org.rep_b.id, [auditor.id, *people.roles_of(work, org.rep_b.id)])
-    grant(runtime, "crm.deal", *REP_GRANTS,
-          {"role": "auditor", "actions": ["view"], "scope": "all",
-           "conditions": [{"field": "stage", "op": "eq", "value": "won"}]})
+    grant(
+        runtime,
+        "crm.deal",
+        *REP_GRANTS,
+        {
+            "role": "auditor",
+            "actions": ["view"],
+            "scope": "all",
+            "conditions": [{"field": "stage", "op": "eq", "value": "won"}],
+        },
+    )
     add(api, org.rep_a, name="a-open", stage="open")
     add(api, org.rep_a, name="a-won", stage="won")
     add(api, org.rep_b, name="b-open", stage="open")
@@ -128,15 +141,30 @@ def test_forms_list_and_definition_follow_permissions(api, org):
 
 def test_grant_editor_validates_everything_before_saving(api, org, runtime):
     before = snapshot(runtime)
-    response = api.put("/forms/crm.deal/permissions", {"grants": [
-        {"role": "nobody", "actions": ["view"], "scope": "all"},
-        {"actions": ["fly"], "scope": "galaxy", "fields": {"nope": "edit", "name": "maybe"},
-         "conditions": [{"field": "amount", "op": "gt", "value": "x"}]},
-    ]})
+    response = api.put(
+        "/forms/crm.deal/permissions",
+        {
+            "grants": [
+                {"role": "nobody", "actions": ["view"], "scope": "all"},
+                {
+                    "actions": ["fly"],
+                    "scope": "galaxy",
+                    "fields": {"nope": "edit", "name": "maybe"},
+                    "conditions": [{"field": "amount", "op": "gt", "value": "x"}],
+                },
+            ]
+        },
+    )
     assert response.status_code == 422
     fields = [e["field"] for e in response.body["errors"]]
-    assert fields == ["grants[0].role", "grants[1].actions", "grants[1].scope",
-                      "grants[1].conditions[0]", "grants[1].fields.nope", "grants[1].fields.name"]
+    assert fields == [
+        "grants[0].role",
+        "grants[1].actions",
+        "grants[1].scope",
+        "grants[1].conditions[0]",
+        "grants[1].fields.nope",
+        "grants[1].fields.name",
+    ]
     assert snapshot(runtime) == before
     assert api.as_(org.rep_a).get("/forms/crm.deal/permissions").status_code == 403
     current = api.get("/forms/crm.deal/permissions").body["grants"]

@@ -1,0 +1,248 @@
+"""Every route × every kind of person: allowed or refused, and never a hidden value.
+
+The rules are keyed by endpoint and checked against the app's route table, so a new route
+without a rule here fails this test until someone decides who may use it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from formflow.definitions.service import get_form
+from formflow.people import service as people
+from formflow.records import service as records
+from tests.conftest import grant
+from tests.platform.files.test_uploads import png
+from tests.platform.permissions.org import DEAL, REP_GRANTS, build
+
+PERSONAS = ("admin", "rep_a", "rep_b", "manager", "outsider", "anonymous")
+SIGNED_IN = frozenset(PERSONAS) - {"anonymous"}
+EVERYONE = frozenset(PERSONAS)
+SECRET = "0.4242"  # the margin of rep A's deal: hidden from reps
+SECRET_SHOWN = ("0.4242", "42.42")
+PASSWORD = "matrix password"
+
+
+@dataclass
+class Case:
+    method: str
+    url: Callable[[Any], str]
+    allowed: frozenset[str]
+    body: Callable[[Any], Any] | None = None
+    form: bool = False  # a web form post rather than JSON
+    #: Signing out ends the session: such a case runs on a client of its own.
+    own_client: bool = False
+    #: For a redirect, where it must go when allowed (default: anywhere but the login page).
+    lands: str | None = None
+
+
+def a(world):
+    return world.record_a
+
+
+def fresh(world):
+    """A new deal of rep A's, for cases that consume their target."""
+    return world.new_deal("rep_a")
+
+
+REVIEWERS = frozenset({"admin", "rep_a", "manager"})  # who may see rep A's deal
+USERS = frozenset({"admin", "rep_a", "rep_b", "manager"})  # who may use the form at all
+ADMIN = frozenset({"admin"})
+DEAL_API = "/api/v1/forms/crm.deal"
+
+RULES: dict[str, list[Case]] = {
+    "health": [Case("GET", lambda w: "/healthz", EVERYONE)],
+    "static": [Case("GET", lambda w: "/static/app.css", EVERYONE)],
+    "api.openapi_document": [Case("GET", lambda w: "/api/v1/openapi.json", EVERYONE)],
+    "api.me": [Case("GET", lambda w: "/api/v1/me", SIGNED_IN)],
+    "api.meta_schema": [Case("GET", lambda w: "/api/v1/meta-schema", SIGNED_IN)],
+    "api.field_types": [Case("GET", lambda w: "/api/v1/field-types", SIGNED_IN)],
+    "api.list_forms": [Case("GET", lambda w: "/api/v1/forms", SIGNED_IN)],
+    "api.get_form": [Case("GET", lambda w: DEAL_API, USERS)],
+    "api.put_form": [Case("PUT", lambda w: DEAL_API, ADMIN, body=lambda w: DEAL)],
+    "api.list_versions": [Case("GET", lambda w: f"{DEAL_API}/versions", ADMIN)],
+    "api.get_permissions": [Case("GET", lambda w: f"{DEAL_API}/permissions", ADMIN)],
+    "api.put_permissions": [Case("PUT", lambda w: f"{DEAL_API}/permissions", ADMIN,
+                                 body=lambda w: {"grants": REP_GRANTS})],
+    "api.list_form_records": [Case("GET", lambda w: f"{DEAL_API}/records", USERS)],
+    "api.search_form_records": [Case("POST", lambda w: f"{DEAL_API}/records/search", USERS,
+                                     body=lambda w: {"filters": []})],
+    "api.create_record": [Case("POST", lambda w: f"{DEAL_API}/records", USERS,
+                               body=lambda w: {"data": {"name": "new"}})],
+    "api.get_record": [Case("GET", lambda w: f"{DEAL_API}/records/{a(w)}", REVIEWERS)],
+    "api.patch_record": [Case("PATCH", lambda w: f"{DEAL_API}/records/{a(w)}", REVIEWERS,
+                              body=lambda w: {"revision": w.revision(a(w)),
+                                              "data": {"name": "renamed"}})],
+    "api.put_record": [Case("PUT", lambda w: f"{DEAL_API}/records/{a(w)}", REVIEWERS,
+                            body=lambda w: {"revision": w.revision(a(w)),
+                                            "data": {"name": "replaced"}})],
+    "api.delete_record": [Case("DELETE", lambda w: f"{DEAL_API}/records/{fresh(w)}",
+                               frozenset({"admin", "manager"}))],
+    "api.restore_record": [Case("POST", lambda w: f"{DEAL_API}/records/{w.deleted_deal()}/restore",
+                                ADMIN)],
+    "api.record_revisions": [Case("GET", lambda w: f"{DEAL_API}/records/{a(w)}/revisions",
+                                  REVIEWERS)],
+    "api.upload_file": [Case("POST", lambda w: "/api/v1/files", SIGNED_IN, form=True,
+                             body=lambda w: {"file": (io.BytesIO(png()), "x.png")})],
+    "api.download_file": [Case("GET", lambda w: f"/api/v1/files/{w.photo}", REVIEWERS)],
+    "api.file_meta": [Case("GET", lambda w: f"/api/v1/files/{w.photo}/meta", REVIEWERS)],
+    "auth.login": [Case("GET", lambda w: "/login", EVERYONE)],
+    "auth.logout": [Case("POST", lambda w: "/logout", EVERYONE, form=True, own_client=True,
+                         lands="/login")],
+    "auth.profile": [Case("GET", lambda w: "/me", SIGNED_IN)],
+    "auth.switch_language": [Case("POST", lambda w: "/language", EVERYONE, form=True,
+                                  body=lambda w: {"language": "en"})],
+    "home.index": [Case("GET", lambda w: "/", SIGNED_IN)],
+    "records.list_records": [Case("GET", lambda w: "/f/crm.deal/", USERS)],
+    "records.recycle_bin": [Case("GET", lambda w: "/f/crm.deal/bin", ADMIN)],
+    "records.save_columns": [Case("POST", lambda w: "/f/crm.deal/columns", USERS, form=True,
+                                  body=lambda w: {"col": ["name"]})],
+    "records.bulk": [Case("POST", lambda w: "/f/crm.deal/bulk", frozenset({"admin", "manager"}),
+                          form=True, body=lambda w: {"action": "delete", "ids": [fresh(w)]})],
+    "records.new_record": [Case("GET", lambda w: "/f/crm.deal/new", USERS)],
+    "records.live": [Case("POST", lambda w: "/f/crm.deal/live", USERS, form=True,
+                          body=lambda w: {"name": "x"})],
+    "records.show_record": [Case("GET", lambda w: f"/f/crm.deal/{a(w)}", REVIEWERS)],
+    "records.edit_record": [Case("GET", lambda w: f"/f/crm.deal/{a(w)}/edit", REVIEWERS)],
+    "records.delete_record": [Case("POST", lambda w: f"/f/crm.deal/{fresh(w)}/delete",
+                                   frozenset({"admin", "manager"}), form=True)],
+    "records.restore_record": [Case("POST", lambda w: f"/f/crm.deal/{w.deleted_deal()}/restore",
+                                    ADMIN, form=True)],
+    "records.add_comment": [Case("POST", lambda w: f"/f/crm.deal/{a(w)}/comments", REVIEWERS,
+                                 form=True, body=lambda w: {"body": "hello"})],
+    "records.file": [Case("GET", lambda w: f"/f/files/{w.photo}", REVIEWERS)],
+}
+
+
+class World:
+    def __init__(self, runtime, app, org):
+        self.runtime = runtime
+        self.app = app
+        self.org = org
+        self.people = {"admin": org.admin, "rep_a": org.rep_a, "rep_b": org.rep_b,
+                       "manager": org.manager, "outsider": org.outsider}
+        self.clients: dict[str, Any] = {}
+        self.photo = self._upload("rep_a")
+        self.record_a = self.new_deal("rep_a", photo=[self.photo])
+        self.new_deal("rep_b")
+        with runtime.write() as work:  # the secret only an admin or the manager may see
+            records.update_record(work, get_form(work, "crm.deal"), self.record_a,
+                                  {"margin": SECRET}, revision=None)
+
+    def _as(self, name):
+        from formflow.people.models import User
+
+        with self.runtime.read() as work:
+            return work.session.get(User, self.people[name].id)
+
+    def _upload(self, name):
+        from formflow.files import storage
+
+        with self.runtime.write(self._as(name)) as work:
+            return storage.save_upload(work, io.BytesIO(png()), "photo.png").id
+
+    def new_deal(self, name, **data):
+        with self.runtime.write(self._as(name)) as work:
+            return records.create(work, get_form(work, "crm.deal"), {"name": "deal", **data}).id
+
+    def deleted_deal(self):
+        record_id = self.new_deal("rep_a")
+        with self.runtime.write() as work:
+            records.delete(work, get_form(work, "crm.deal"), record_id)
+        return record_id
+
+    def revision(self, record_id):
+        with self.runtime.read() as work:
+            return records.get(work, record_id).revision
+
+    def client(self, name):
+        if name not in self.clients:
+            client = self.app.test_client()
+            if name != "anonymous":
+                from formflow.people.models import User
+
+                with self.runtime.write() as work:
+                    user = work.session.get(User, self.people[name].id)
+                    people.set_password(work, user, PASSWORD)
+                response = client.post("/login", data={"username": self.people[name].username,
+                                                       "password": PASSWORD})
+                assert response.status_code == 302, name
+            self.clients[name] = client
+        return self.clients[name]
+
+    def call(self, name: str, case: Case) -> Any:
+        url = case.url(self)
+        body = case.body(self) if case.body else None
+        api = url.startswith("/api/")
+        if api:
+            client = self.app.test_client()
+        elif case.own_client:
+            self.clients.pop(name, None)
+            client = self.client(name)
+            self.clients.pop(name, None)
+        else:
+            client = self.client(name)
+        headers = {}
+        if api and name != "anonymous":
+            headers["Authorization"] = f"Bearer {self.people[name].token}"
+        if case.form:
+            return client.open(url, method=case.method, data=body or {}, headers=headers)
+        return client.open(url, method=case.method, json=body, headers=headers)
+
+
+@pytest.fixture
+def world(api, make_app, runtime, admin, app):
+    app.config["WTF_CSRF_ENABLED"] = False
+    make_app("crm")
+    definition = {**DEAL, "properties": {**DEAL["properties"]}}
+    assert api.put("/forms/crm.deal", definition).status_code == 201
+    org = build(runtime, admin)
+    grant(runtime, "crm.deal", *REP_GRANTS)
+    return World(runtime, app, org)
+
+
+def _allowed(response: Any, case: Case) -> bool:
+    if response.status_code in (301, 302, 303):
+        location = response.headers.get("Location", "")
+        return location.startswith(case.lands) if case.lands else "/login" not in location
+    return response.status_code < 400
+
+
+def test_every_route_has_a_rule(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert sorted(endpoints - set(RULES)) == [], "routes without a permission rule"
+    assert sorted(set(RULES) - endpoints) == [], "rules for routes that no longer exist"
+
+
+def test_every_route_allows_exactly_its_people_and_never_shows_a_hidden_value(world, app):
+    failures = []
+    for endpoint, cases in RULES.items():
+        for case in cases:
+            for name in PERSONAS:
+                response = world.call(name, case)
+                expected = name in case.allowed
+                if _allowed(response, case) != expected:
+                    failures.append(f"{endpoint} as {name}: {response.status_code} "
+                                    f"({'should be allowed' if expected else 'should be refused'})")
+                if name in ("rep_a", "rep_b", "outsider", "anonymous"):
+                    text = response.get_data(as_text=True) if response.mimetype.startswith(
+                        ("text/", "application/json")) else ""
+                    if any(secret in text for secret in SECRET_SHOWN):
+                        failures.append(f"{endpoint} as {name}: shows the hidden margin")
+    assert failures == [], "\n".join(failures)
+
+
+def test_web_forms_refuse_a_post_without_its_csrf_token(world, app):
+    client = world.client("rep_a")  # signs in while CSRF checks are off
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = client.post(f"/f/crm.deal/{world.record_a}/comments", data={"body": "hi"})
+    assert response.status_code == 400
+    with world.runtime.read() as work:
+        from formflow.records.comments import of
+
+        assert of(work, get_form(work, "crm.deal"), world.record_a) == []
