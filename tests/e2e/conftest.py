@@ -99,5 +99,7 @@ def sign_in(page: Any, username: str, password: str = PASSWORD) -> None:
 
 def shoot(page: Any, name: str, full_page: bool = True) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")  # sticky bars sit at the top of a full-page shot
+    page.evaluate("window.scrollTo(0, 0)")
+    if full_page:  # a full-page shot would paint the sticky bars mid-page; show them in place
+        page.add_style_tag(content=".top, .form-actions { position: static !important; }")
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)

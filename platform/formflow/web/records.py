@@ -344,6 +344,14 @@ def new_record(form: str) -> Any:
             abort(403)
         access = policy.access(policy.granting(Action.CREATE))
         ctx = _context(work, loaded, access, {})
+        display = WorkDisplay(work, language(), loaded.app.name)
+        user = current_user()
+        readonly = []
+        for f in loaded.spec.fields:  # what a read-only field will be set to, shown upfront
+            if f.stores and access.get(f.path) == Access.READ:
+                marker = f.schema.get("x-default") or f.implicit_default
+                value = user.id if marker == "current_user" and user else f.schema.get("default")
+                readonly.append((f, _shown_value(f, value, display)))
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
@@ -386,6 +394,7 @@ def new_record(form: str) -> Any:
         record=None,
         preview=preview,
         files=files,
+        readonly=readonly,
         blank_row=record_form.blank_rows(loaded.spec, ctx),
     ), status
 
