@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 
-from ..errors import Conflict, FieldError, NotFound, ValidationFailed
+from ..errors import Conflict, FieldError, FormflowError, NotFound, ValidationFailed
 from ..runtime import Work
 from .models import Department, Membership, Role, User, UserRole, UserSetting
 
@@ -276,3 +277,252 @@ def remember(work: Work, user_id: int, key: str, value: Any) -> None:
     else:
         row.value = value
     work.session.flush()
+
+
+# -- administration: the admin pages' user, role and department services ------------------------
+
+LANGUAGES = ("zh-CN", "en")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ROLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def _profile_problems(
+    display_name: str | None, email: str | None, language: str
+) -> list[FieldError]:
+    problems = []
+    if display_name and len(display_name) > 120:
+        problems.append(
+            FieldError(
+                "display_name", "must be at most 120 characters", "maxLength", {"limit": 120}
+            )
+        )
+    if email and (len(email) > 254 or not EMAIL.match(email)):
+        problems.append(FieldError("email", "is not an email address", "format"))
+    if language not in LANGUAGES:
+        problems.append(FieldError("language", "must be one of: " + ", ".join(LANGUAGES), "enum"))
+    return problems
+
+
+def _password_problems(password: str | None) -> list[FieldError]:
+    if not password:
+        return [FieldError("password", "is required", "required")]
+    if len(password) < 8:
+        return [FieldError("password", "must be at least 8 characters", "minLength", {"limit": 8})]
+    if len(password) > 200:
+        return [
+            FieldError("password", "must be at most 200 characters", "maxLength", {"limit": 200})
+        ]
+    return []
+
+
+def _placements(
+    work: Work, user_id: int, departments: list[int], roles: list[int]
+) -> list[FieldError]:
+    """Set a user's departments and roles; their problems, instead of raising on the first."""
+    problems: list[FieldError] = []
+    for assign, ids in ((set_memberships, departments), (set_roles, roles)):
+        try:
+            assign(work, user_id, ids)
+        except ValidationFailed as error:
+            problems += error.errors
+    return problems
+
+
+def register_user(
+    work: Work,
+    username: str,
+    *,
+    password: str,
+    display_name: str | None = None,
+    email: str | None = None,
+    is_admin: bool = False,
+    language: str = "zh-CN",
+    departments: Sequence[int] = (),
+    roles: Sequence[int] = (),
+) -> User:
+    """A new user who can sign in, placed in ``departments`` (the first is the primary one)
+    and ``roles``. Every problem is reported at once; on any, the caller's work rolls back."""
+    display_name = (display_name or "").strip() or None
+    email = (email or "").strip() or None
+    weak = _password_problems(password)
+    problems = _profile_problems(display_name, email, language) + weak
+    try:
+        user = create_user(
+            work,
+            (username or "").strip(),
+            display_name=display_name,
+            email=email,
+            password=None if weak else password,
+            is_admin=is_admin,
+            language=language if language in LANGUAGES else "zh-CN",
+        )
+    except FormflowError as error:
+        raise type(error)(error.errors + problems) from None
+    problems += _placements(work, user.id, list(departments), list(roles))
+    if problems:
+        raise ValidationFailed(problems)
+    return user
+
+
+def update_user(
+    work: Work,
+    user_id: int,
+    *,
+    username: str,
+    display_name: str | None,
+    email: str | None,
+    is_admin: bool,
+    is_active: bool,
+    language: str,
+    departments: Sequence[int],
+    roles: Sequence[int],
+    password: str | None = None,
+) -> User:
+    """Change a user's profile, access, departments and roles (and password when given).
+
+    The acting admin cannot deactivate themselves or drop their own admin rights: someone
+    must always be able to get back in."""
+    user = work.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user #{user_id}")
+    username = (username or "").strip()
+    display_name = (display_name or "").strip() or None
+    email = (email or "").strip() or None
+    problems = _profile_problems(display_name, email, language)
+    if username != user.username:
+        if not USERNAME.match(username):
+            problems.append(
+                FieldError("username", "use 2-80 letters, digits, or . _ @ -", "pattern")
+            )
+        elif work.session.scalar(select(User.id).where(User.username == username)) is not None:
+            problems.append(FieldError("username", f"'{username}' is taken", "unique"))
+    if work.actor is not None and work.actor.id == user_id:
+        if not is_admin:
+            problems.append(
+                FieldError("is_admin", "you cannot take away your own admin rights", "self")
+            )
+        if not is_active:
+            problems.append(FieldError("is_active", "you cannot deactivate yourself", "self"))
+    if password:
+        try:
+            set_password(work, user, password)
+        except ValidationFailed as error:
+            problems += error.errors
+    problems += _placements(work, user_id, list(departments), list(roles))
+    if problems:
+        raise ValidationFailed(problems)
+    user.username, user.display_name, user.email = username, display_name or username, email
+    user.is_admin, user.is_active, user.language = is_admin, is_active, language
+    work.session.flush()
+    return user
+
+
+def find_users(work: Work, search: str | None = None, limit: int = 200) -> list[User]:
+    """Users by username; ``search`` matches username, display name or email anywhere."""
+    statement = select(User).order_by(User.username).limit(limit)
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        statement = statement.where(
+            or_(
+                User.username.ilike(pattern, escape="\\"),
+                User.display_name.ilike(pattern, escape="\\"),
+                User.email.ilike(pattern, escape="\\"),
+            )
+        )
+    return list(work.session.scalars(statement))
+
+
+def display_names(work: Work, user_ids: set[int] | None = None) -> dict[int, str]:
+    """User id → display name (of ``user_ids``, or of every user)."""
+    statement = select(User.id, User.display_name)
+    if user_ids is not None:
+        statement = statement.where(User.id.in_(sorted(user_ids) or [-1]))
+    return {row.id: row.display_name for row in work.session.execute(statement)}
+
+
+def departments_of_users(work: Work, user_ids: list[int]) -> dict[int, list[int]]:
+    """Each user's departments, primary first (one query for a whole list)."""
+    out: dict[int, list[int]] = {}
+    for user_id, department_id in work.session.execute(
+        select(Membership.user_id, Membership.department_id)
+        .where(Membership.user_id.in_(user_ids or [-1]))
+        .order_by(Membership.user_id, Membership.is_primary.desc(), Membership.department_id)
+    ):
+        out.setdefault(user_id, []).append(department_id)
+    return out
+
+
+def roles_of_users(work: Work, user_ids: list[int]) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for user_id, role_id in work.session.execute(
+        select(UserRole.user_id, UserRole.role_id)
+        .where(UserRole.user_id.in_(user_ids or [-1]))
+        .order_by(UserRole.user_id, UserRole.role_id)
+    ):
+        out.setdefault(user_id, []).append(role_id)
+    return out
+
+
+def department_member_counts(work: Work) -> dict[int, int]:
+    return dict(
+        work.session.execute(
+            select(Membership.department_id, func.count()).group_by(Membership.department_id)
+        ).all()
+    )
+
+
+def all_roles(work: Work) -> list[Role]:
+    return list(work.session.scalars(select(Role).order_by(Role.name)))
+
+
+def role_usage(work: Work) -> dict[int, tuple[int, int]]:
+    """Role id → (members, form grants): what deleting the role would take away."""
+    from ..permissions.models import FormGrant
+
+    members = dict(
+        work.session.execute(
+            select(UserRole.role_id, func.count()).group_by(UserRole.role_id)
+        ).all()
+    )
+    grants = dict(
+        work.session.execute(
+            select(FormGrant.role_id, func.count())
+            .where(FormGrant.role_id.is_not(None))
+            .group_by(FormGrant.role_id)
+        ).all()
+    )
+    return {
+        role_id: (members.get(role_id, 0), grants.get(role_id, 0))
+        for role_id in work.session.scalars(select(Role.id))
+    }
+
+
+def create_role(work: Work, name: str, title: str) -> Role:
+    """A new role; unlike :func:`ensure_role`, an existing name is an error."""
+    name = (name or "").strip()
+    title = (title or "").strip()
+    problems = []
+    if not ROLE_NAME.match(name):
+        problems.append(
+            FieldError("name", "start with a lower-case letter; then a-z, 0-9 and _", "pattern")
+        )
+    if len(title) > 120:
+        problems.append(
+            FieldError("title", "must be at most 120 characters", "maxLength", {"limit": 120})
+        )
+    if problems:
+        raise ValidationFailed(problems)
+    if work.session.scalar(select(Role.id).where(Role.name == name)) is not None:
+        raise Conflict([FieldError("name", f"'{name}' is taken", "unique")])
+    return ensure_role(work, name, title)
+
+
+def delete_role(work: Work, role_id: int) -> None:
+    """Delete a role; its memberships and form grants go with it (ON DELETE CASCADE)."""
+    role = work.session.get(Role, role_id)
+    if role is None:
+        raise NotFound(f"no role #{role_id}")
+    work.session.delete(role)
+    work.session.flush()
+    work.memo.clear()

@@ -50,6 +50,18 @@ def fresh(world):
     return world.new_deal("rep_a")
 
 
+def _department(world):
+    with world.runtime.write() as work:
+        return people.create_department(work, "Temporary").id
+
+
+def _role(world):
+    import uuid
+
+    with world.runtime.write() as work:
+        return people.ensure_role(work, f"tmp_{uuid.uuid4().hex[:8]}", "Temporary").id
+
+
 REVIEWERS = frozenset({"admin", "rep_a", "manager"})  # who may see rep A's deal
 USERS = frozenset({"admin", "rep_a", "rep_b", "manager"})  # who may use the form at all
 ADMIN = frozenset({"admin"})
@@ -67,55 +79,127 @@ RULES: dict[str, list[Case]] = {
     "api.put_form": [Case("PUT", lambda w: DEAL_API, ADMIN, body=lambda w: DEAL)],
     "api.list_versions": [Case("GET", lambda w: f"{DEAL_API}/versions", ADMIN)],
     "api.get_permissions": [Case("GET", lambda w: f"{DEAL_API}/permissions", ADMIN)],
-    "api.put_permissions": [Case("PUT", lambda w: f"{DEAL_API}/permissions", ADMIN,
-                                 body=lambda w: {"grants": REP_GRANTS})],
+    "api.put_permissions": [
+        Case(
+            "PUT", lambda w: f"{DEAL_API}/permissions", ADMIN, body=lambda w: {"grants": REP_GRANTS}
+        )
+    ],
     "api.list_form_records": [Case("GET", lambda w: f"{DEAL_API}/records", USERS)],
-    "api.search_form_records": [Case("POST", lambda w: f"{DEAL_API}/records/search", USERS,
-                                     body=lambda w: {"filters": []})],
-    "api.create_record": [Case("POST", lambda w: f"{DEAL_API}/records", USERS,
-                               body=lambda w: {"data": {"name": "new"}})],
+    "api.search_form_records": [
+        Case("POST", lambda w: f"{DEAL_API}/records/search", USERS, body=lambda w: {"filters": []})
+    ],
+    "api.create_record": [
+        Case(
+            "POST", lambda w: f"{DEAL_API}/records", USERS, body=lambda w: {"data": {"name": "new"}}
+        )
+    ],
     "api.get_record": [Case("GET", lambda w: f"{DEAL_API}/records/{a(w)}", REVIEWERS)],
-    "api.patch_record": [Case("PATCH", lambda w: f"{DEAL_API}/records/{a(w)}", REVIEWERS,
-                              body=lambda w: {"revision": w.revision(a(w)),
-                                              "data": {"name": "renamed"}})],
-    "api.put_record": [Case("PUT", lambda w: f"{DEAL_API}/records/{a(w)}", REVIEWERS,
-                            body=lambda w: {"revision": w.revision(a(w)),
-                                            "data": {"name": "replaced"}})],
-    "api.delete_record": [Case("DELETE", lambda w: f"{DEAL_API}/records/{fresh(w)}",
-                               frozenset({"admin", "manager"}))],
-    "api.restore_record": [Case("POST", lambda w: f"{DEAL_API}/records/{w.deleted_deal()}/restore",
-                                ADMIN)],
-    "api.record_revisions": [Case("GET", lambda w: f"{DEAL_API}/records/{a(w)}/revisions",
-                                  REVIEWERS)],
-    "api.upload_file": [Case("POST", lambda w: "/api/v1/files", SIGNED_IN, form=True,
-                             body=lambda w: {"file": (io.BytesIO(png()), "x.png")})],
+    "api.patch_record": [
+        Case(
+            "PATCH",
+            lambda w: f"{DEAL_API}/records/{a(w)}",
+            REVIEWERS,
+            body=lambda w: {"revision": w.revision(a(w)), "data": {"name": "renamed"}},
+        )
+    ],
+    "api.put_record": [
+        Case(
+            "PUT",
+            lambda w: f"{DEAL_API}/records/{a(w)}",
+            REVIEWERS,
+            body=lambda w: {"revision": w.revision(a(w)), "data": {"name": "replaced"}},
+        )
+    ],
+    "api.delete_record": [
+        Case("DELETE", lambda w: f"{DEAL_API}/records/{fresh(w)}", frozenset({"admin", "manager"}))
+    ],
+    "api.restore_record": [
+        Case("POST", lambda w: f"{DEAL_API}/records/{w.deleted_deal()}/restore", ADMIN)
+    ],
+    "api.record_revisions": [
+        Case("GET", lambda w: f"{DEAL_API}/records/{a(w)}/revisions", REVIEWERS)
+    ],
+    "api.upload_file": [
+        Case(
+            "POST",
+            lambda w: "/api/v1/files",
+            SIGNED_IN,
+            form=True,
+            body=lambda w: {"file": (io.BytesIO(png()), "x.png")},
+        )
+    ],
     "api.download_file": [Case("GET", lambda w: f"/api/v1/files/{w.photo}", REVIEWERS)],
     "api.file_meta": [Case("GET", lambda w: f"/api/v1/files/{w.photo}/meta", REVIEWERS)],
     "auth.login": [Case("GET", lambda w: "/login", EVERYONE)],
-    "auth.logout": [Case("POST", lambda w: "/logout", EVERYONE, form=True, own_client=True,
-                         lands="/login")],
+    "auth.logout": [
+        Case("POST", lambda w: "/logout", EVERYONE, form=True, own_client=True, lands="/login")
+    ],
     "auth.profile": [Case("GET", lambda w: "/me", SIGNED_IN)],
-    "auth.switch_language": [Case("POST", lambda w: "/language", EVERYONE, form=True,
-                                  body=lambda w: {"language": "en"})],
+    "auth.switch_language": [
+        Case("POST", lambda w: "/language", EVERYONE, form=True, body=lambda w: {"language": "en"})
+    ],
     "home.index": [Case("GET", lambda w: "/", SIGNED_IN)],
     "records.list_records": [Case("GET", lambda w: "/f/crm.deal/", USERS)],
     "records.recycle_bin": [Case("GET", lambda w: "/f/crm.deal/bin", ADMIN)],
-    "records.save_columns": [Case("POST", lambda w: "/f/crm.deal/columns", USERS, form=True,
-                                  body=lambda w: {"col": ["name"]})],
-    "records.bulk": [Case("POST", lambda w: "/f/crm.deal/bulk", frozenset({"admin", "manager"}),
-                          form=True, body=lambda w: {"action": "delete", "ids": [fresh(w)]})],
+    "records.save_columns": [
+        Case(
+            "POST",
+            lambda w: "/f/crm.deal/columns",
+            USERS,
+            form=True,
+            body=lambda w: {"col": ["name"]},
+        )
+    ],
+    "records.bulk": [
+        Case(
+            "POST",
+            lambda w: "/f/crm.deal/bulk",
+            frozenset({"admin", "manager"}),
+            form=True,
+            body=lambda w: {"action": "delete", "ids": [fresh(w)]},
+        )
+    ],
     "records.new_record": [Case("GET", lambda w: "/f/crm.deal/new", USERS)],
-    "records.live": [Case("POST", lambda w: "/f/crm.deal/live", USERS, form=True,
-                          body=lambda w: {"name": "x"})],
+    "records.live": [
+        Case("POST", lambda w: "/f/crm.deal/live", USERS, form=True, body=lambda w: {"name": "x"})
+    ],
     "records.show_record": [Case("GET", lambda w: f"/f/crm.deal/{a(w)}", REVIEWERS)],
     "records.edit_record": [Case("GET", lambda w: f"/f/crm.deal/{a(w)}/edit", REVIEWERS)],
-    "records.delete_record": [Case("POST", lambda w: f"/f/crm.deal/{fresh(w)}/delete",
-                                   frozenset({"admin", "manager"}), form=True)],
-    "records.restore_record": [Case("POST", lambda w: f"/f/crm.deal/{w.deleted_deal()}/restore",
-                                    ADMIN, form=True)],
-    "records.add_comment": [Case("POST", lambda w: f"/f/crm.deal/{a(w)}/comments", REVIEWERS,
-                                 form=True, body=lambda w: {"body": "hello"})],
+    "records.delete_record": [
+        Case(
+            "POST",
+            lambda w: f"/f/crm.deal/{fresh(w)}/delete",
+            frozenset({"admin", "manager"}),
+            form=True,
+        )
+    ],
+    "records.restore_record": [
+        Case("POST", lambda w: f"/f/crm.deal/{w.deleted_deal()}/restore", ADMIN, form=True)
+    ],
+    "records.add_comment": [
+        Case(
+            "POST",
+            lambda w: f"/f/crm.deal/{a(w)}/comments",
+            REVIEWERS,
+            form=True,
+            body=lambda w: {"body": "hello"},
+        )
+    ],
     "records.file": [Case("GET", lambda w: f"/f/files/{w.photo}", REVIEWERS)],
+    "admin.index": [Case("GET", lambda w: "/admin/", ADMIN)],
+    "admin.users": [Case("GET", lambda w: "/admin/users", ADMIN)],
+    "admin.new_user": [Case("GET", lambda w: "/admin/users/new", ADMIN)],
+    "admin.edit_user": [Case("GET", lambda w: f"/admin/users/{w.org.rep_a.id}", ADMIN)],
+    "admin.departments": [Case("GET", lambda w: "/admin/departments", ADMIN)],
+    "admin.edit_department": [Case("GET", lambda w: f"/admin/departments/{w.org.south}", ADMIN)],
+    "admin.delete_department": [
+        Case("POST", lambda w: f"/admin/departments/{_department(w)}/delete", ADMIN, form=True)
+    ],
+    "admin.roles": [Case("GET", lambda w: "/admin/roles", ADMIN)],
+    "admin.delete_role": [
+        Case("POST", lambda w: f"/admin/roles/{_role(w)}/delete", ADMIN, form=True)
+    ],
+    "admin.form_permissions": [Case("GET", lambda w: "/admin/forms/crm.deal/permissions", ADMIN)],
 }
 
 
@@ -124,15 +208,21 @@ class World:
         self.runtime = runtime
         self.app = app
         self.org = org
-        self.people = {"admin": org.admin, "rep_a": org.rep_a, "rep_b": org.rep_b,
-                       "manager": org.manager, "outsider": org.outsider}
+        self.people = {
+            "admin": org.admin,
+            "rep_a": org.rep_a,
+            "rep_b": org.rep_b,
+            "manager": org.manager,
+            "outsider": org.outsider,
+        }
         self.clients: dict[str, Any] = {}
         self.photo = self._upload("rep_a")
         self.record_a = self.new_deal("rep_a", photo=[self.photo])
         self.new_deal("rep_b")
         with runtime.write() as work:  # the secret only an admin or the manager may see
-            records.update_record(work, get_form(work, "crm.deal"), self.record_a,
-                                  {"margin": SECRET}, revision=None)
+            records.update_record(
+                work, get_form(work, "crm.deal"), self.record_a, {"margin": SECRET}, revision=None
+            )
 
     def _as(self, name):
         from formflow.people.models import User
@@ -169,8 +259,9 @@ class World:
                 with self.runtime.write() as work:
                     user = work.session.get(User, self.people[name].id)
                     people.set_password(work, user, PASSWORD)
-                response = client.post("/login", data={"username": self.people[name].username,
-                                                       "password": PASSWORD})
+                response = client.post(
+                    "/login", data={"username": self.people[name].username, "password": PASSWORD}
+                )
                 assert response.status_code == 302, name
             self.clients[name] = client
         return self.clients[name]
@@ -227,11 +318,16 @@ def test_every_route_allows_exactly_its_people_and_never_shows_a_hidden_value(wo
                 response = world.call(name, case)
                 expected = name in case.allowed
                 if _allowed(response, case) != expected:
-                    failures.append(f"{endpoint} as {name}: {response.status_code} "
-                                    f"({'should be allowed' if expected else 'should be refused'})")
+                    failures.append(
+                        f"{endpoint} as {name}: {response.status_code} "
+                        f"({'should be allowed' if expected else 'should be refused'})"
+                    )
                 if name in ("rep_a", "rep_b", "outsider", "anonymous"):
-                    text = response.get_data(as_text=True) if response.mimetype.startswith(
-                        ("text/", "application/json")) else ""
+                    text = (
+                        response.get_data(as_text=True)
+                        if response.mimetype.startswith(("text/", "application/json"))
+                        else ""
+                    )
                     if any(secret in text for secret in SECRET_SHOWN):
                         failures.append(f"{endpoint} as {name}: shows the hidden margin")
     assert failures == [], "\n".join(failures)
