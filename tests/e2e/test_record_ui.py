@@ -231,6 +231,19 @@ def test_manager_filters_the_team_list_on_a_desktop(browser, site, crm):
     assert rows.count() == 2
     assert "乙公司" in rows.nth(0).inner_text() and "丙公司" in rows.nth(1).inner_text()
     shoot(page, "desktop-list")
+    # …and exports exactly what the filter shows, as a real spreadsheet
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("导出到 Excel|Export to Excel")).click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    import io
+
+    from openpyxl import load_workbook
+
+    with open(download.value.path(), "rb") as saved:
+        sheet = load_workbook(io.BytesIO(saved.read())).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 3  # a header and the two matching visits
+    assert {rows[1][1], rows[2][1]} == {"乙公司", "丙公司"}
     page.context.close()
 
 

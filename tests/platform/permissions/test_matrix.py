@@ -62,6 +62,17 @@ def _role(world):
         return people.ensure_role(work, f"tmp_{uuid.uuid4().hex[:8]}", "Temporary").id
 
 
+def _import_token(world):
+    """An import file the admin uploaded (the mapping page is the uploader's only)."""
+    from formflow.records import transfer
+
+    with world.runtime.write(world._as("admin")) as work:
+        upload = transfer.save_upload(
+            work, get_form(work, "crm.deal"), io.BytesIO(b"name\nimported\n"), "deals.csv"
+        )
+    return upload.token
+
+
 REVIEWERS = frozenset({"admin", "rep_a", "manager"})  # who may see rep A's deal
 USERS = frozenset({"admin", "rep_a", "rep_b", "manager"})  # who may use the form at all
 ADMIN = frozenset({"admin"})
@@ -186,6 +197,13 @@ RULES: dict[str, list[Case]] = {
         )
     ],
     "records.file": [Case("GET", lambda w: f"/f/files/{w.photo}", REVIEWERS)],
+    "transfer.export_records": [
+        Case("GET", lambda w: "/f/crm.deal/export?format=csv", frozenset({"admin", "manager"}))
+    ],
+    "transfer.import_records": [Case("GET", lambda w: "/f/crm.deal/import", ADMIN)],
+    "transfer.import_mapping": [
+        Case("GET", lambda w: f"/f/crm.deal/import/{_import_token(w)}", ADMIN)
+    ],
     "admin.index": [Case("GET", lambda w: "/admin/", ADMIN)],
     "admin.users": [Case("GET", lambda w: "/admin/users", ADMIN)],
     "admin.new_user": [Case("GET", lambda w: "/admin/users/new", ADMIN)],
