@@ -28,8 +28,18 @@ from formflow.people import service as people
 from formflow.permissions.service import replace_grants
 
 FORM = "bench.wide"
-TYPES = ["text", "number", "money", "date", "select", "textarea", "boolean", "phone", "email",
-         "percent"]
+TYPES = [
+    "text",
+    "number",
+    "money",
+    "date",
+    "select",
+    "textarea",
+    "boolean",
+    "phone",
+    "email",
+    "percent",
+]
 
 
 def wide_form(fields: int = 50) -> dict[str, Any]:
@@ -37,8 +47,12 @@ def wide_form(fields: int = 50) -> dict[str, Any]:
     for i in range(fields):
         kind = TYPES[i % len(TYPES)]
         prop: dict[str, Any] = {"x-field": kind, "title": f"字段 {i + 1}"}
-        prop["type"] = {"number": "number", "money": "number", "percent": "number",
-                        "boolean": "boolean"}.get(kind, "string")
+        prop["type"] = {
+            "number": "number",
+            "money": "number",
+            "percent": "number",
+            "boolean": "boolean",
+        }.get(kind, "string")
         if kind == "date":
             prop["format"] = "date"
         if kind == "select":
@@ -46,8 +60,12 @@ def wide_form(fields: int = 50) -> dict[str, Any]:
         if i == 0:
             prop["x-index"] = True
         properties[f"f{i + 1}"] = prop
-    return {"title": "Wide form", "type": "object", "properties": properties,
-            "x-form": {"list_columns": [f"f{i + 1}" for i in range(8)]}}
+    return {
+        "title": "Wide form",
+        "type": "object",
+        "properties": properties,
+        "x-form": {"list_columns": [f"f{i + 1}" for i in range(8)]},
+    }
 
 
 def _data(rng: random.Random) -> dict[str, Any]:
@@ -55,11 +73,16 @@ def _data(rng: random.Random) -> dict[str, Any]:
     for i, kind in enumerate(TYPES * 5):
         key = f"f{i + 1}"
         out[key] = {
-            "text": f"text {rng.randint(1, 9999)}", "number": rng.randint(1, 999),
-            "money": f"{rng.randint(1, 99999)}.50", "date": "2026-03-15",
-            "select": f"option {rng.randint(0, 7)}", "textarea": "a longer note " * 3,
-            "boolean": rng.random() < 0.5, "phone": "+86 13800138000",
-            "email": "buyer@example.com", "percent": "0.15",
+            "text": f"text {rng.randint(1, 9999)}",
+            "number": rng.randint(1, 999),
+            "money": f"{rng.randint(1, 99999)}.50",
+            "date": "2026-03-15",
+            "select": f"option {rng.randint(0, 7)}",
+            "textarea": "a longer note " * 3,
+            "boolean": rng.random() < 0.5,
+            "phone": "+86 13800138000",
+            "email": "buyer@example.com",
+            "percent": "0.15",
         }[kind]
     return out
 
@@ -101,8 +124,9 @@ def _template_only(app: Any, client: Any, url: str, repeat: int) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--json")
@@ -115,7 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     with runtime.write() as work:
         people.set_password(work, work.session.merge(inst.user), "bench password")
     client = app.test_client()
-    assert client.post("/login", data={"username": "bench", "password": "bench password"}).status_code == 302
+    signed_in = client.post("/login", data={"username": "bench", "password": "bench password"})
+    assert signed_in.status_code == 302
     rng = random.Random(1)
     from formflow.records import service as records
 
@@ -124,14 +149,21 @@ def main(argv: list[str] | None = None) -> None:
             records.create(work, get_form(work, FORM), _data(rng))
 
     results: dict[str, Any] = {}
-    for label, url in (("form page, 50 fields", f"/f/{FORM}/new"),
-                       ("list page, 50 rows", f"/f/{FORM}/?size=50")):
+    for label, url in (
+        ("form page, 50 fields", f"/f/{FORM}/new"),
+        ("list page, 50 rows", f"/f/{FORM}/?size=50"),
+    ):
         engine = _timed(client, url, args.repeat)
         template = _template_only(app, client, url, args.repeat)
-        results[label] = {"engine_median_ms": statistics.median(engine),
-                          "template_median_ms": statistics.median(template)}
-        print(f"{label:<24} request median {statistics.median(engine):6.1f} ms   | the template "
-              f"alone, same context: {statistics.median(template):6.1f} ms", flush=True)
+        results[label] = {
+            "engine_median_ms": statistics.median(engine),
+            "template_median_ms": statistics.median(template),
+        }
+        print(
+            f"{label:<24} request median {statistics.median(engine):6.1f} ms   | the template "
+            f"alone, same context: {statistics.median(template):6.1f} ms",
+            flush=True,
+        )
 
     results["scoped list"] = _scoped_list(inst, app, args.records, args.repeat)
     if args.json:
@@ -150,8 +182,9 @@ def _scoped_list(inst: Any, app: Any, total: int, repeat: int) -> dict[str, Any]
         people.set_roles(work, rep.id, [role.id])
         people.set_memberships(work, rep.id, [departments[3]])
         loaded = get_form(work, FORM)
-        replace_grants(work, loaded, [{"role": "sales_rep", "actions": ["view"],
-                                       "scope": "department"}])
+        replace_grants(
+            work, loaded, [{"role": "sales_rep", "actions": ["view"], "scope": "department"}]
+        )
         form_id = loaded.form.id
         template = jsoncodec.dumps(_data(random.Random(2)))
     raw = _raw_connection(inst)
@@ -163,10 +196,22 @@ def _scoped_list(inst: Any, app: Any, total: int, repeat: int) -> dict[str, Any]
         size = min(20_000, total - have)
         raw.execute("BEGIN")
         raw.executemany(
-            "INSERT INTO records (form_id, data, form_version, revision, owner_id, department_id,"
-            " created_by, created_at, updated_by, updated_at) VALUES (?, ?, 1, 1, ?, ?, ?, ?, ?, ?)",
-            [(form_id, template, inst.user.id, rng.choice(departments), inst.user.id, stamp,
-              inst.user.id, stamp) for _ in range(size)],
+            "INSERT INTO records (form_id, data, form_version, revision, owner_id,"
+            " department_id, created_by, created_at, updated_by, updated_at)"
+            " VALUES (?, ?, 1, 1, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    form_id,
+                    template,
+                    inst.user.id,
+                    rng.choice(departments),
+                    inst.user.id,
+                    stamp,
+                    inst.user.id,
+                    stamp,
+                )
+                for _ in range(size)
+            ],
         )
         raw.execute("COMMIT")
         have += size
@@ -175,12 +220,17 @@ def _scoped_list(inst: Any, app: Any, total: int, repeat: int) -> dict[str, Any]
     loaded_in = time.perf_counter() - start
     runtime.db.engine.dispose()
     client = app.test_client()
-    assert client.post("/login", data={"username": "rep", "password": "rep password"}).status_code == 302
+    signed_in = client.post("/login", data={"username": "rep", "password": "rep password"})
+    assert signed_in.status_code == 302
     engine = latencies(lambda: client.get(f"/f/{FORM}/"), repeat)
-    sql = (f"SELECT id, data FROM records WHERE form_id = {form_id} AND deleted_at IS NULL AND "
-           f"department_id IN ({departments[3]}) ORDER BY id DESC LIMIT 26")
-    count = (f"SELECT COUNT(*) FROM records WHERE form_id = {form_id} AND deleted_at IS NULL AND "
-             f"department_id IN ({departments[3]})")
+    sql = (
+        f"SELECT id, data FROM records WHERE form_id = {form_id} AND deleted_at IS NULL AND "
+        f"department_id IN ({departments[3]}) ORDER BY id DESC LIMIT 26"
+    )
+    count = (
+        f"SELECT COUNT(*) FROM records WHERE form_id = {form_id} AND deleted_at IS NULL AND "
+        f"department_id IN ({departments[3]})"
+    )
 
     def hand_written() -> None:
         [jsoncodec.loads(r[1]) for r in raw.execute(sql).fetchall()]
@@ -188,10 +238,12 @@ def _scoped_list(inst: Any, app: Any, total: int, repeat: int) -> dict[str, Any]
 
     baseline = latencies(hand_written, repeat)
     raw.close()
-    print(f"list page, 'own department' scope, {total:,} records (loaded in {loaded_in:.0f}s): "
-          f"p50 {engine['p50_ms']:.1f} ms, p95 {engine['p95_ms']:.1f} ms   | its SQL by hand "
-          f"(page + count): p50 {baseline['p50_ms']:.1f} ms, p95 {baseline['p95_ms']:.1f} ms",
-          flush=True)
+    print(
+        f"list page, 'own department' scope, {total:,} records (loaded in {loaded_in:.0f}s): "
+        f"p50 {engine['p50_ms']:.1f} ms, p95 {engine['p95_ms']:.1f} ms   | its SQL by hand "
+        f"(page + count): p50 {baseline['p50_ms']:.1f} ms, p95 {baseline['p95_ms']:.1f} ms",
+        flush=True,
+    )
     return {"engine": engine, "raw": baseline, "records": total}
 
 

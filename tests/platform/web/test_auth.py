@@ -50,7 +50,7 @@ def test_wrong_password_and_unknown_user_look_the_same(client, li):
 
     def message(response):
         text = response.get_data(as_text=True)
-        return text[text.index('class="error-box"'):].split("</p>")[0]
+        return text[text.index('class="error-box"') :].split("</p>")[0]
 
     assert message(wrong) == message(unknown)
 
@@ -65,8 +65,9 @@ def test_five_failures_lock_the_username_for_a_while(client, li, clock):
 
 
 def test_next_only_goes_to_this_site(client, li):
-    response = client.post("/login?next=https://evil.example/x",
-                           data={"username": "li", "password": PASSWORD})
+    response = client.post(
+        "/login?next=https://evil.example/x", data={"username": "li", "password": PASSWORD}
+    )
     assert response.headers["Location"] == "/"
     response = client.post("/login?next=/me", data={"username": "li", "password": PASSWORD})
     assert response.headers["Location"] == "/me"
@@ -76,13 +77,28 @@ def test_changing_the_password_signs_out_other_sessions(app, client, li):
     other = app.test_client()
     login(client)
     login(other)
-    bad = client.post("/me", data={"language": "en", "current_password": "nope",
-                                   "new_password": "another passphrase",
-                                   "confirm": "another passphrase"})
+    bad = client.post(
+        "/me",
+        data={
+            "language": "en",
+            "current_password": "nope",
+            "new_password": "another passphrase",
+            "confirm": "another passphrase",
+        },
+    )
     assert bad.status_code == 400
-    assert client.post("/me", data={"language": "en", "current_password": PASSWORD,
-                                    "new_password": "another passphrase",
-                                    "confirm": "another passphrase"}).status_code == 302
+    assert (
+        client.post(
+            "/me",
+            data={
+                "language": "en",
+                "current_password": PASSWORD,
+                "new_password": "another passphrase",
+                "confirm": "another passphrase",
+            },
+        ).status_code
+        == 302
+    )
     assert client.get("/").status_code == 200  # this session goes on
     assert other.get("/").status_code == 302  # the other one must sign in again
     assert login(other, "another passphrase").status_code == 302

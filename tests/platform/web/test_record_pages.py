@@ -18,19 +18,29 @@ from tests.platform.test_fields import PROPERTIES
 PASSWORD = "page tests password"
 EVERY = {key: prop for key, prop in PROPERTIES.items()}
 EVERY["link"] = {"x-field": "relation", "type": "integer", "x-relation": {"form": "other"}}
-EVERY["links"] = {"x-field": "relation", "type": "array",
-                  "x-relation": {"form": "other", "multiple": True}}
+EVERY["links"] = {
+    "x-field": "relation",
+    "type": "array",
+    "x-relation": {"form": "other", "multiple": True},
+}
 
 
 @pytest.fixture
 def site(app, runtime, make_app, api, admin):
     app.config["WTF_CSRF_ENABLED"] = False
     make_app("demo")
-    other = {"title": "Other", "type": "object",
-             "properties": {"name": {"x-field": "text", "type": "string"}}}
+    other = {
+        "title": "Other",
+        "type": "object",
+        "properties": {"name": {"x-field": "text", "type": "string"}},
+    }
     assert api.put("/forms/demo.other", other).status_code == 201
-    assert api.put("/forms/demo.every", {"title": "Every", "type": "object",
-                                         "properties": EVERY}).status_code == 201
+    assert (
+        api.put(
+            "/forms/demo.every", {"title": "Every", "type": "object", "properties": EVERY}
+        ).status_code
+        == 201
+    )
     target = api.post("/forms/demo.other/records", {"data": {"name": "Target"}}).body["id"]
     with runtime.write() as work:
         from formflow.people.models import User
@@ -38,7 +48,9 @@ def site(app, runtime, make_app, api, admin):
         people.set_password(work, work.session.get(User, admin.id), PASSWORD)
         department = people.create_department(work, "Sales")
     client = app.test_client()
-    assert client.post("/login", data={"username": "admin", "password": PASSWORD}).status_code == 302
+    assert (
+        client.post("/login", data={"username": "admin", "password": PASSWORD}).status_code == 302
+    )
     return {"client": client, "target": target, "department": department.id}
 
 
@@ -51,9 +63,14 @@ def test_every_field_type_renders_with_a_labelled_input(site):
         if kind in ("formula", "serial", "description", "divider"):
             assert f'id="fld-{key}"' in html, key
             continue
-        names = {"address": f'name="{key}-province"', "location": f'name="{key}-lat"',
-                 "image": f'name="{key}__upload"', "attachment": f'name="{key}__upload"',
-                 "signature": f'name="{key}__drawn"', "rows": 'name="rows-__i__-q"'}
+        names = {
+            "address": f'name="{key}-province"',
+            "location": f'name="{key}-lat"',
+            "image": f'name="{key}__upload"',
+            "attachment": f'name="{key}__upload"',
+            "signature": f'name="{key}__drawn"',
+            "rows": 'name="rows-__i__-q"',
+        }
         expected = names.get(kind) or names.get(key) or f'name="{key}"'
         assert expected in html, (key, expected)
     assert 'type="number"' in html and 'type="date"' in html and 'type="datetime-local"' in html
@@ -64,15 +81,36 @@ def test_every_field_type_renders_with_a_labelled_input(site):
 def test_every_field_type_posts_back_through_the_engine(site, runtime, admin):
     client = site["client"]
     form = {
-        "text": "hello", "textarea": "two\nlines", "number": "12.5", "integer": "7",
-        "money": "1234.5", "percent": "18", "date": "2026-03-09", "datetime": "2026-03-09T10:30",
-        "select": "a", "radio": "x", "multi": ["r", "b"], "checks": ["g"], "flag": "true",
-        "phone": "+86 138-0013-8000", "email": "li@example.com", "url": "https://example.com",
-        "address-province": "广东", "address-city": "深圳", "address-detail": "科技园 1 号",
-        "location-lat": "22.54", "location-lng": "113.95", "location-accuracy": "12",
-        "rating": "4", "member": str(admin.id), "members": [str(admin.id)],
-        "department": str(site["department"]), "link": str(site["target"]),
-        "links": [str(site["target"])], "rows-0-q": "3", "rows-1-q": "4",
+        "text": "hello",
+        "textarea": "two\nlines",
+        "number": "12.5",
+        "integer": "7",
+        "money": "1234.5",
+        "percent": "18",
+        "date": "2026-03-09",
+        "datetime": "2026-03-09T10:30",
+        "select": "a",
+        "radio": "x",
+        "multi": ["r", "b"],
+        "checks": ["g"],
+        "flag": "true",
+        "phone": "+86 138-0013-8000",
+        "email": "li@example.com",
+        "url": "https://example.com",
+        "address-province": "广东",
+        "address-city": "深圳",
+        "address-detail": "科技园 1 号",
+        "location-lat": "22.54",
+        "location-lng": "113.95",
+        "location-accuracy": "12",
+        "rating": "4",
+        "member": str(admin.id),
+        "members": [str(admin.id)],
+        "department": str(site["department"]),
+        "link": str(site["target"]),
+        "links": [str(site["target"])],
+        "rows-0-q": "3",
+        "rows-1-q": "4",
         "image__upload": (io.BytesIO(png()), "photo.png"),
         "attachment__upload": (io.BytesIO(PDF), "offer.pdf"),
         "signature__drawn": "data:image/png;base64,"
@@ -100,10 +138,15 @@ def test_every_field_type_posts_back_through_the_engine(site, runtime, admin):
 
 def test_bad_uploads_and_values_are_shown_beside_their_fields_and_typed_values_kept(site, runtime):
     before = snapshot(runtime)
-    form = {"text": "toolong text", "number": "-3", "integer": "2",
-            "image__upload": (io.BytesIO(PDF), "photo.png")}
-    response = site["client"].post("/f/demo.every/new", data=form,
-                                   content_type="multipart/form-data")
+    form = {
+        "text": "toolong text",
+        "number": "-3",
+        "integer": "2",
+        "image__upload": (io.BytesIO(PDF), "photo.png"),
+    }
+    response = site["client"].post(
+        "/f/demo.every/new", data=form, content_type="multipart/form-data"
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'id="err-image"' in html
@@ -115,12 +158,21 @@ def test_bad_uploads_and_values_are_shown_beside_their_fields_and_typed_values_k
 def test_read_only_fields_cannot_be_changed_by_a_tampered_post(app, runtime, api, make_app):
     app.config["WTF_CSRF_ENABLED"] = False
     make_app("crm")
-    deal = {"title": "Deal", "type": "object", "x-form": {"owner_field": "owner"},
-            "properties": {"name": {"x-field": "text", "type": "string"},
-                           "owner": {"x-field": "member", "type": "integer"}}}
+    deal = {
+        "title": "Deal",
+        "type": "object",
+        "x-form": {"owner_field": "owner"},
+        "properties": {
+            "name": {"x-field": "text", "type": "string"},
+            "owner": {"x-field": "member", "type": "integer"},
+        },
+    }
     assert api.put("/forms/crm.deal", deal).status_code == 201
-    grant(runtime, "crm.deal", {"actions": ["view", "create", "edit"], "scope": "own",
-                                "fields": {"owner": "read"}})
+    grant(
+        runtime,
+        "crm.deal",
+        {"actions": ["view", "create", "edit"], "scope": "own", "fields": {"owner": "read"}},
+    )
     with runtime.write() as work:
         rep = people.create_user(work, "rep", password=PASSWORD)
         other = people.create_user(work, "other", password=PASSWORD)
@@ -132,8 +184,10 @@ def test_read_only_fields_cannot_be_changed_by_a_tampered_post(app, runtime, api
     with runtime.read() as work:
         stored = records.values_of(get_form(work, "crm.deal"), records.get(work, record_id))
     assert stored["owner"] == rep.id  # the posted owner was not the rep's to set
-    edit = client.post(f"/f/crm.deal/{record_id}/edit",
-                       data={"_revision": "1", "name": "still mine", "owner": str(other.id)})
+    edit = client.post(
+        f"/f/crm.deal/{record_id}/edit",
+        data={"_revision": "1", "name": "still mine", "owner": str(other.id)},
+    )
     assert edit.status_code == 302
     with runtime.read() as work:
         stored = records.values_of(get_form(work, "crm.deal"), records.get(work, record_id))
