@@ -54,3 +54,22 @@ class FormVersion(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     note: Mapped[str | None] = mapped_column(String(500))
+
+
+class FormDraft(Base):
+    """A definition being edited in the form builder, not yet published.
+
+    ``revision`` guards it: each save names the revision it started from, so a second admin
+    editing the same draft gets a conflict instead of silently overwriting the first.
+    """
+
+    __tablename__ = "form_drafts"
+
+    form_id: Mapped[int] = mapped_column(
+        ForeignKey("forms.id", ondelete="CASCADE"), primary_key=True
+    )
+    definition: Mapped[str] = mapped_column(Text)
+    base_version: Mapped[int]
+    revision: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -14,18 +14,17 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 
 from .. import jsoncodec
 from ..db import DriverStatement
 from ..errors import Conflict, FieldError, NotFound, ValidationFailed
-from ..fields import FieldValueError
 from ..records.indexes import sync_indexes
-from ..records.models import Record, Revision, RevisionAction
 from ..runtime import Work
 from .checks import FormResolver, check_definition
+from .migrate import migrate
 from .models import App, Form, FormVersion
-from .spec import FieldSpec, FormSpec, compile_spec
+from .spec import FormSpec, compile_spec
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 #: How many unconvertible records a refused type change lists by id.
@@ -120,14 +119,14 @@ def ensure_app(work: Work, name: str, title: str, plugin: str | None = None) -> 
     """The app called ``name``, created if it does not exist yet."""
     app = work.session.scalar(select(App).where(App.name == name))
     if app is None:
-        _check_name(name, "app")
+        check_name(name, "app")
         app = App(name=name, title=title, plugin=plugin)
         work.session.add(app)
         work.session.flush()
     return app
 
 
-def _check_name(name: str, what: str) -> None:
+def check_name(name: str, what: str) -> None:
     import re
 
     if not re.match(NAME_PATTERN, name):
@@ -247,16 +246,19 @@ def publish(
     note: str | None = None,
     resolve_form: FormResolver | None = None,
     expected_version: int | None = None,
+    fixes: dict[str, Any] | None = None,
 ) -> LoadedForm:
     """Publish ``definition`` as the next version of form ``name`` (created if new).
 
     Raises ValidationFailed with every problem (pointer + message) and changes nothing when
-    the definition is invalid or a type change cannot convert stored values; Conflict when
+    the definition is invalid or stored values cannot follow it (a type they cannot convert
+    to, an option taken away that records use) without a fix in ``fixes`` (by field key:
+    ``{"default": value, "map": {old option: new option}}``); Conflict when
     ``expected_version`` is given and another publish came first.
     """
     app_name, form_name = split_name(name)
     app = get_app(work, app_name)
-    _check_name(form_name, "form")
+    check_name(form_name, "form")
     runtime = work.runtime
     form = work.session.scalar(select(Form).where(Form.app_id == app.id, Form.name == form_name))
     current = form.current_version if form is not None else 0
@@ -300,8 +302,7 @@ def publish(
         timezone=runtime.config.timezone,
     )
     if current:
-        old_spec = spec_of(work, app, form, current)
-        _convert_changed_types(work, form.id, old_spec, new_spec)
+        migrate(work, form.id, spec_of(work, app, form, current), new_spec, fixes)
     work.session.add(
         FormVersion(
             form_id=form.id,
@@ -319,118 +320,3 @@ def publish(
     work.session.flush()
     sync_indexes(work, new_spec, form.id)
     return get_form(work, name)
-
-
-# -- type changes ----------------------------------------------------------------------------
-
-
-def _changed(old: FieldSpec, new: FieldSpec) -> bool:
-    return old.type.name != new.type.name or old.type.projection(old) != new.type.projection(new)
-
-
-def _convert_changed_types(work: Work, form_id: int, old: FormSpec, new: FormSpec) -> None:
-    """Convert stored values of fields whose type changed, or refuse with a report."""
-    top = [
-        (old.by_id[f.id], f)
-        for f in new.fields
-        if f.id in old.by_id and _changed(old.by_id[f.id], f)
-    ]
-    rows: list[tuple[FieldSpec, FieldSpec, FieldSpec]] = []
-    for f in new.fields:
-        previous = old.by_id.get(f.id)
-        if previous is None or not f.has_rows or not previous.has_rows:
-            continue
-        old_children = {c.id: c for c in previous.children}
-        rows += [
-            (f, old_children[c.id], c)
-            for c in f.children
-            if c.id in old_children and _changed(old_children[c.id], c)
-        ]
-    problems = [
-        FieldError(n.pointer, "a field that holds data cannot become display-only", "type")
-        for o, n in top
-        if o.stores and not n.stores
-    ]
-    if problems:
-        raise ValidationFailed(problems)
-    if not top and not rows:
-        return
-    ids = {o.id for o, _ in top} | {f.id for f, _, _ in rows}
-    failures: dict[str, list[str]] = {}
-    counts: dict[str, int] = {}
-    updates: list[tuple[Record, dict[str, Any], dict[str, Any]]] = []
-    for record in work.session.scalars(
-        select(Record).where(Record.form_id == form_id).order_by(Record.id)
-    ):
-        if not ids & record.data.keys():
-            continue
-        document = dict(record.data)
-        for o, n in top:
-            if o.id not in document:
-                continue
-            try:
-                converted = n.type.convert(document[o.id], o, n)
-            except FieldValueError as error:
-                _fail(failures, counts, n, record.id, error.message)
-                continue
-            if converted is None:
-                document.pop(o.id)
-            else:
-                document[o.id] = converted
-        for parent, o, n in rows:
-            new_rows = []
-            for row in document.get(parent.id) or []:
-                row = dict(row)
-                if o.id in row:
-                    try:
-                        converted = n.type.convert(row[o.id], o, n)
-                    except FieldValueError as error:
-                        _fail(failures, counts, n, record.id, error.message)
-                        converted = row[o.id]
-                    if converted is None:
-                        row.pop(o.id)
-                    else:
-                        row[o.id] = converted
-                new_rows.append(row)
-            if parent.id in document:
-                document[parent.id] = new_rows
-        if document != record.data:
-            updates.append((record, record.data, document))
-    if failures:
-        raise ValidationFailed(
-            [
-                FieldError(
-                    pointer,
-                    f"{counts[pointer]} record(s) cannot convert: " + "; ".join(samples),
-                    "conversion",
-                )
-                for pointer, samples in failures.items()
-            ]
-        )
-    for record, before, after in updates:
-        changes = {k: [before.get(k), after.get(k)] for k in ids if before.get(k) != after.get(k)}
-        work.session.execute(
-            update(Record)
-            .where(Record.id == record.id)
-            .values(data=after, revision=Record.revision + 1)
-        )
-        work.session.add(
-            Revision(
-                record_id=record.id,
-                revision=record.revision + 1,
-                action=RevisionAction.CONVERT,
-                form_version=new.version,
-                actor_id=work.actor_id,
-                at=work.now,
-                changes=changes,
-            )
-        )
-
-
-def _fail(
-    failures: dict[str, list[str]], counts: dict[str, int], f: FieldSpec, record_id: int, why: str
-) -> None:
-    counts[f.pointer] = counts.get(f.pointer, 0) + 1
-    samples = failures.setdefault(f.pointer, [])
-    if len(samples) < REPORTED_FAILURES:
-        samples.append(f"#{record_id} ({why})")
