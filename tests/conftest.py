@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import MetaData, select, text
 
 from formflow import Config, Runtime, create_app
@@ -125,7 +126,18 @@ def runtime(db_url: str, tmp_path: Path, clock: Clock) -> Iterator[Runtime]:
 
 @pytest.fixture
 def app(runtime: Runtime):
-    return create_app(runtime=runtime)
+    made = create_app(runtime=runtime)
+    made.test_client_class = EnglishClient
+    return made
+
+
+class EnglishClient(FlaskClient):
+    """A browser that asks for English, so tests read the engine's own words; a test of the
+    Chinese UI sends its own ``Accept-Language``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
 
 
 @dataclass

@@ -187,7 +187,7 @@ def filter_clause(
         return _clause(column, item, dialect)
     except FieldValueError as error:
         raise BadRequest(
-            [FieldError(item.field, f"{item.op}: {error.message}", error.code)]
+            [FieldError(item.field, f"{item.op}: {error.message}", error.code, error.params)]
         ) from None
 
 

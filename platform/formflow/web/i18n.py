@@ -3,10 +3,13 @@ options and error messages in the reader's language."""
 
 from __future__ import annotations
 
+import re
+from functools import cached_property
 from typing import Any
 
+from babel import Locale, support
 from flask import Flask, g, request
-from flask_babel import Babel, get_locale, gettext, ngettext
+from flask_babel import Babel, Domain, get_locale, gettext, ngettext
 
 from ..errors import FieldError
 
@@ -26,12 +29,43 @@ def select_locale() -> str:
 
 
 def init(app: Flask) -> None:
-    Babel(app, locale_selector=select_locale, default_locale=DEFAULT_LOCALE)
+    _Babel(app, locale_selector=select_locale, default_locale=DEFAULT_LOCALE)
+
+
+def locale_name(locale: Locale | None) -> str:
+    """The locale as :data:`LANGUAGES` and the catalog folders name it: Babel reads zh_CN
+    as ``zh_Hans_CN``, and this gives back ``zh_CN``."""
+    if locale is None:
+        return DEFAULT_LOCALE
+    return f"{locale.language}_{locale.territory}" if locale.territory else locale.language
+
+
+class _Catalogs(Domain):
+    """The message catalogs, each read once and found by :func:`locale_name`.
+
+    Flask-Babel itself looks a catalog up by Babel's full name of the locale, so it would
+    look for ``zh_Hans_CN/`` beside our ``zh_CN/`` and leave the UI in English."""
+
+    def get_translations(self) -> support.NullTranslations:
+        name = locale_name(get_locale())
+        if name not in self.cache:
+            found = (support.Translations.load(d, [name]) for d in self.translation_directories)
+            self.cache[name] = next(
+                (t for t in found if isinstance(t, support.Translations)),
+                support.NullTranslations(),
+            )
+        return self.cache[name]
+
+
+class _Babel(Babel):
+    @cached_property
+    def domain_instance(self) -> Domain:  # one for the app: Flask-Babel's is one per request
+        return _Catalogs()
 
 
 def language() -> str:
     """The reader's language as definitions name it: ``zh-CN`` or ``en``."""
-    return LANGUAGES.get(str(get_locale()), "zh-CN")
+    return LANGUAGES.get(locale_name(get_locale()), "zh-CN")
 
 
 def localized(value: Any, fallback: str = "") -> str:
@@ -46,47 +80,127 @@ def N_(message: str) -> str:
     return message
 
 
-#: Field error codes → their message template (``%(limit)s`` comes from the error's params).
+#: Field error codes → their message for readers of a language other than English (English
+#: readers get the engine's own, more specific message). Services all over the engine raise
+#: the same code — ``unique`` for a username and for a record's value, ``reference`` for a
+#: department, a user, a role or a record — so each template must read correctly wherever
+#: its code is raised. A ``code:detail`` key is more specific: the detail is the error's
+#: ``expected`` or ``format`` param, or the value of the schema keyword it broke (``type:number``,
+#: ``format:date``). ``%(limit)s`` and the like come from the error's params.
 ERROR_MESSAGES = {
     "required": N_("is required"),
-    "unknown": N_("is not a field of this form"),
-    "type": N_("has the wrong kind of value"),
+    "unknown": N_("is not a field that can be used here"),
+    "additionalProperties": N_("has a part that is not recognised"),
+    "type": N_("is of the wrong type"),
+    "type:number": N_("must be a number"),
+    "type:integer": N_("must be a whole number"),
+    "type:string": N_("must be text"),
+    "type:text": N_("must be text"),
+    "type:boolean": N_("must be yes or no"),
+    "type:id": N_("must be a valid id"),
     "format": N_("is not in the expected format"),
+    "format:date": N_("must be a date like 2026-03-31"),
+    "format:date-time": N_("must be a date and time like 2026-03-31 14:30"),
+    "format:email": N_("must be an email address"),
+    "format:uri": N_("must be a web address starting with http:// or https://"),
+    "pattern": N_("is not in the expected format"),
+    "integer": N_("must be a whole number"),
     "minimum": N_("must be at least %(limit)s"),
     "maximum": N_("must be at most %(limit)s"),
     "exclusiveMinimum": N_("must be greater than %(limit)s"),
     "exclusiveMaximum": N_("must be less than %(limit)s"),
+    "multipleOf": N_("must be a multiple of %(limit)s"),
+    "precision": N_("must have at most %(limit)s decimal places"),
     "minLength": N_("must be at least %(limit)s characters"),
     "maxLength": N_("must be at most %(limit)s characters"),
     "minItems": N_("needs at least %(limit)s entries"),
     "maxItems": N_("takes at most %(limit)s entries"),
-    "precision": N_("must have at most %(limit)s decimal places"),
-    "integer": N_("must be a whole number"),
-    "pattern": N_("is not in the expected format"),
-    "enum": N_("is not one of the options"),
     "uniqueItems": N_("must not contain duplicates"),
-    "unique": N_("this value is already used by another record"),
+    "enum": N_("is not one of the options"),
+    "between": N_("needs two values separated by a comma: from,to"),
+    "unique": N_("the same value already exists; it must be unique"),
     "forbidden": N_("you may not change this field"),
-    "stale": N_("someone else changed this record; reload it and apply your change again"),
-    "reference": N_("refers to something that does not exist"),
+    "computed": N_("is filled in by the system and cannot be set"),
+    "display_only": N_("is display-only and holds no value"),
+    "stale": N_("someone else changed this meanwhile; reload it and apply your change again"),
+    "changed": N_("someone else's edit changed this too"),
+    "reference": N_("refers to something that does not exist or is no longer available"),
+    "file": N_("the file could not be read; upload it again"),
     "file_type": N_("this kind of file is not accepted here"),
-    "file_size": N_("the file is too large"),
+    "file_size": N_("the file is larger than the upload limit"),
     "file_mismatch": N_("the file's content does not match its name"),
     "file_empty": N_("the file is empty"),
-    "computed": N_("is computed and cannot be set"),
-    "display_only": N_("is display-only and holds no value"),
+    "name": N_("is not a valid name"),
+    "cycle": N_("a department cannot be placed under itself or one of its sub-departments"),
+    "in_use": N_("the department still has sub-departments or members; move them first"),
+    "self": N_("you cannot take away your own admin rights or deactivate yourself"),
+    "filter": N_("is not a valid filter"),
+    "operator": N_("cannot be filtered this way"),
+    "sort": N_("cannot be sorted this way"),
+    "cursor": N_("is not a valid page position; start again from the first page"),
+    "range": N_("is out of the allowed range"),
+    "header": N_("must be a version number"),
+    "body": N_("the request must carry a JSON object"),
+    "json": N_("is not valid JSON"),
+    "definition": N_("does not follow the rules of form definitions"),
+    "conversion": N_(
+        "some existing records' values cannot follow this change; give them new values"
+    ),
+    "no_history": N_("there is no earlier version to go back to"),
+    "http": N_("the request could not be handled"),
+    "internal": N_("something went wrong on our side; it has been logged"),
+    "invalid": N_("is not valid"),
 }
+
+#: The templates for errors raised (or passed on) without the params their code's template
+#: needs, such as a password's "must be at least 8 characters" without its ``limit``.
+BARE_MESSAGES = {
+    "minimum": N_("is too small"),
+    "maximum": N_("is too large"),
+    "exclusiveMinimum": N_("is too small"),
+    "exclusiveMaximum": N_("is too large"),
+    "multipleOf": N_("is not an allowed step"),
+    "precision": N_("has too many decimal places"),
+    "minLength": N_("is too short"),
+    "maxLength": N_("is too long"),
+    "minItems": N_("needs more entries"),
+    "maxItems": N_("has too many entries"),
+}
+
+#: An error with no field and the default code is a service refusing a whole request in a
+#: sentence ("no record #12"); "is not valid" would not fit it.
+REFUSED = N_("this could not be done")
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 def error_text(error: FieldError) -> str:
     """An error's message in the reader's language. English keeps the engine's own, more
-    specific wording; other languages use the translated template of its code."""
+    specific wording; other languages use the translated template of its code (the
+    engine's message only for a code without one, such as a plugin's own)."""
     if language() == "en":
         return error.message
-    template = ERROR_MESSAGES.get(error.code)
-    if template is None:
-        return error.message
-    return gettext(template, limit=error.params.get("limit", ""))
+    if error.field is None and error.code == "invalid":
+        return gettext(REFUSED)
+    for template in _templates(error):
+        values = {name: error.params.get(name) for name in _PLACEHOLDER.findall(template)}
+        if None not in values.values():
+            return gettext(template, **values)
+    return error.message
+
+
+def _templates(error: FieldError) -> list[str]:
+    """The templates that may describe ``error``, the most specific first."""
+    params = error.params
+    detail = next(
+        (params[k] for k in ("expected", "format", "limit") if isinstance(params.get(k), str)),
+        None,
+    )
+    keys = [f"{error.code}:{detail}", error.code] if detail else [error.code]
+    found = [ERROR_MESSAGES[key] for key in keys if key in ERROR_MESSAGES]
+    if error.code in BARE_MESSAGES:
+        found.append(BARE_MESSAGES[error.code])
+    return found
 
 
 def template_globals() -> dict[str, Any]:

@@ -305,7 +305,9 @@ def _save_uploads(
                         with work.session.begin_nested():
                             stored = storage.save_upload(work, io.BytesIO(content), "signature.png")
                     except FormflowError as error:
-                        problems += [FieldError(f.key, e.message, e.code) for e in error.errors]
+                        problems += [
+                            FieldError(f.key, e.message, e.code, e.params) for e in error.errors
+                        ]
                         continue
                     raw[f.key] = stored.id
                 continue

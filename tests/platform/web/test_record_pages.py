@@ -174,8 +174,8 @@ def test_read_only_fields_cannot_be_changed_by_a_tampered_post(app, runtime, api
         {"actions": ["view", "create", "edit"], "scope": "own", "fields": {"owner": "read"}},
     )
     with runtime.write() as work:
-        rep = people.create_user(work, "rep", password=PASSWORD)
-        other = people.create_user(work, "other", password=PASSWORD)
+        rep = people.create_user(work, "rep", password=PASSWORD, language="en")
+        other = people.create_user(work, "other", password=PASSWORD, language="en")
     client = app.test_client()
     client.post("/login", data={"username": "rep", "password": PASSWORD})
     created = client.post("/f/crm.deal/new", data={"name": "mine", "owner": str(other.id)})
@@ -206,4 +206,4 @@ def test_a_stale_edit_is_refused_and_keeps_what_was_typed(site):
     stale = client.post(url, data={"_revision": "1", "text": "mine", "integer": "1"})
     assert stale.status_code == 409
     html = stale.get_data(as_text=True)
-    assert 'value="mine"' in html and "changed" in html
+    assert 'value="mine"' in html and 'class="error-box"' in html
