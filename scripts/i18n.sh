@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pot=platform/formflow/translations/messages.pot
 .venv/bin/pybabel extract -F babel.cfg -k N_ -k _ --no-location --sort-output \
-  --project Formflow --copyright-holder "Formflow" -o "$pot" platform/formflow >/dev/null
+  --project Formflow --copyright-holder "Formflow" -o "$pot" platform/formflow >/dev/null 2>&1
 for lang in zh_CN; do
   po="platform/formflow/translations/$lang/LC_MESSAGES/messages.po"
   if [ -f "$po" ]; then
@@ -15,4 +15,5 @@ for lang in zh_CN; do
     .venv/bin/pybabel init -i "$pot" -d platform/formflow/translations -l "$lang" >/dev/null
   fi
 done
+.venv/bin/pybabel compile -d platform/formflow/translations --statistics 2>&1 | grep -v "^compiling" || true
 echo "catalogs updated; translate the empty msgstr entries in platform/formflow/translations/*/LC_MESSAGES/messages.po"

@@ -45,6 +45,7 @@ if [ ! -f "$assets_stamp" ]; then
   mkdir -p "$vendor"
   cp node_modules/htmx.org/dist/htmx.min.js "$vendor/"
   cp node_modules/signature_pad/dist/signature_pad.umd.min.js "$vendor/"
+  cp node_modules/sortablejs/Sortable.min.js "$vendor/"
   touch "$assets_stamp"
 fi
 

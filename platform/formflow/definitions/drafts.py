@@ -91,7 +91,11 @@ def open_draft(work: Work, name: str) -> Draft:
     form = _form(work, name)
     row = work.session.get(FormDraft, form.id)
     if row is None:
-        text = service.definition_text(work, name, form.current_version)
+        text = (
+            service.definition_text(work, name, form.current_version)
+            if form.current_version
+            else jsoncodec.dumps_pretty({"title": form.title, **EMPTY})
+        )
         row = FormDraft(
             form_id=form.id,
             definition=text,
@@ -140,6 +144,8 @@ def save_draft(work: Work, name: str, definition: Any, revision: int) -> Draft:
 
 
 def discard_draft(work: Work, name: str) -> None:
+    """Drop the draft: the form reads as published again (a never-published form starts
+    over from empty)."""
     form = _form(work, name)
     row = work.session.get(FormDraft, form.id)
     if row is not None:

@@ -10,7 +10,7 @@ def register_web(app: Flask) -> None:
     from flask_wtf.csrf import CSRFProtect
 
     from ..api import api
-    from . import admin, auth, home, i18n, records, transfer
+    from . import admin, auth, builder, home, i18n, records, transfer
     from .session import load_user
 
     csrf = CSRFProtect(app)
@@ -18,7 +18,7 @@ def register_web(app: Flask) -> None:
     app.extensions["csrf"] = csrf
     i18n.init(app)
     app.before_request(load_user)
-    for blueprint in (auth.bp, home.bp, records.bp, admin.bp, transfer.bp):
+    for blueprint in (auth.bp, home.bp, records.bp, admin.bp, transfer.bp, builder.bp):
         app.register_blueprint(blueprint)
     app.jinja_env.globals.update(i18n.template_globals())
     app.jinja_env.filters["urlencode_without"] = _urlencode_without

@@ -174,11 +174,17 @@ REFUSED = N_("this could not be done")
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
+def said(field: str | None, message: str, code: str = "invalid") -> FieldError:
+    """An error a page raises with a message already in the reader's language (``_()``),
+    which :func:`error_text` shows as it is."""
+    return FieldError(field, message, code, {"localized": True})
+
+
 def error_text(error: FieldError) -> str:
     """An error's message in the reader's language. English keeps the engine's own, more
     specific wording; other languages use the translated template of its code (the
     engine's message only for a code without one, such as a plugin's own)."""
-    if language() == "en":
+    if language() == "en" or error.params.get("localized"):
         return error.message
     if error.field is None and error.code == "invalid":
         return gettext(REFUSED)

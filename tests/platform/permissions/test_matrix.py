@@ -73,6 +73,36 @@ def _import_token(world):
     return upload.token
 
 
+def _scratch(world, versions: int = 2) -> str:
+    """A form of its own for a builder case that changes it (published ``versions`` times)."""
+    import uuid
+
+    from formflow.definitions.service import publish
+
+    name = f"crm.s{uuid.uuid4().hex[:8]}"
+    with world.runtime.write() as work:
+        for n in range(versions):
+            publish(work, name, {**DEAL, "title": f"Scratch {n}"})
+    return name
+
+
+def _builder_post(action: str, body: Callable[[Any], dict[str, Any]] | None = None) -> Case:
+    """A builder action on a fresh scratch form, as the builder page posts it."""
+    holder: dict[str, str] = {}
+
+    def url(world):
+        holder["form"] = _scratch(world)
+        return f"/admin/build/{holder['form']}/{action}"
+
+    return Case(
+        "POST",
+        url,
+        ADMIN,
+        form=True,
+        body=lambda w: {"revision": "1", **(body(w) if body else {})},
+    )
+
+
 REVIEWERS = frozenset({"admin", "rep_a", "manager"})  # who may see rep A's deal
 USERS = frozenset({"admin", "rep_a", "rep_b", "manager"})  # who may use the form at all
 ADMIN = frozenset({"admin"})
@@ -218,7 +248,74 @@ RULES: dict[str, list[Case]] = {
         Case("POST", lambda w: f"/admin/roles/{_role(w)}/delete", ADMIN, form=True)
     ],
     "admin.form_permissions": [Case("GET", lambda w: "/admin/forms/crm.deal/permissions", ADMIN)],
+    "builder.apps": [
+        Case("GET", lambda w: "/admin/build/", ADMIN),
+        Case(
+            "POST",
+            lambda w: "/admin/build/",
+            ADMIN,
+            form=True,
+            body=lambda w: {"name": f"a{fresh(w)}", "title": "An app"},
+            lands="/admin/build/",
+        ),
+    ],
+    "builder.create_form": [
+        Case(
+            "POST",
+            lambda w: "/admin/build/apps/crm/forms",
+            ADMIN,
+            form=True,
+            body=lambda w: {"name": f"f{fresh(w)}", "title": "A form"},
+            lands="/admin/build/crm.f",
+        )
+    ],
+    "builder.export_app": [Case("GET", lambda w: "/admin/build/apps/crm/export", ADMIN)],
+    "builder.import_files": [
+        Case(
+            "POST",
+            lambda w: "/admin/build/apps/crm/import",
+            ADMIN,
+            form=True,
+            body=lambda w: {"file": (io.BytesIO(_deal_file()), "deal.json")},
+            lands="/admin/build/",
+        )
+    ],
+    "builder.export_form": [Case("GET", lambda w: "/admin/build/crm.deal/export", ADMIN)],
+    "builder.edit": [Case("GET", lambda w: "/admin/build/crm.deal", ADMIN)],
+    "builder.add": [_builder_post("add", lambda w: {"type": "text"})],
+    "builder.move": [_builder_post("move", lambda w: {"field": "name", "index": "1"})],
+    "builder.remove": [_builder_post("remove", lambda w: {"field": "stage"})],
+    "builder.duplicate": [_builder_post("duplicate", lambda w: {"field": "name"})],
+    "builder.save_field": [
+        _builder_post("field", lambda w: {"field": "name", "key": "name", "title": "Name"})
+    ],
+    "builder.save_settings": [_builder_post("settings", lambda w: {"title": "Renamed"})],
+    "builder.check_expression": [
+        Case(
+            "POST",
+            lambda w: "/admin/build/crm.deal/check",
+            ADMIN,
+            form=True,
+            body=lambda w: {"source": "1 + 1"},
+        )
+    ],
+    "builder.preview": [Case("GET", lambda w: "/admin/build/crm.deal/preview", ADMIN)],
+    "builder.preview_live": [
+        Case("POST", lambda w: "/admin/build/crm.deal/preview/live", ADMIN, form=True)
+    ],
+    "builder.publish": [
+        Case("GET", lambda w: "/admin/build/crm.deal/publish", ADMIN),
+        _builder_post("publish"),
+    ],
+    "builder.undo": [_builder_post("undo")],
+    "builder.discard": [_builder_post("discard")],
 }
+
+
+def _deal_file() -> bytes:
+    from formflow import jsoncodec
+
+    return jsoncodec.dumps_pretty(DEAL).encode()
 
 
 class World:
