@@ -32,8 +32,9 @@ def _generic(field_type):
         elif name in ("minLength", "minItems"):
             out[name] = st.integers(0, 5)
         elif item.kind in ("integer", "number"):
-            out[name] = st.one_of(st.integers(1, 10_000),
-                                  st.decimals(min_value=1, max_value=9999, places=2))
+            out[name] = st.one_of(
+                st.integers(1, 10_000), st.decimals(min_value=1, max_value=9999, places=2)
+            )
         elif name == "pattern":
             out[name] = st.sampled_from(["^[A-Z]", "\\d{3}", "^[a-z]+$"])
         elif name == "x-currency":
@@ -49,10 +50,14 @@ def properties(draw, field_type):
     if field_type.json_type is not None:
         prop["type"] = field_type.json_type
     optional = {
-        "title": words, "x-label": i18n, "description": words, "x-description": i18n,
-        "x-placeholder": text_or_i18n, "x-layout": st.sampled_from(
-            [{}, {"width": "half"}, {"width": "third"}, {"width": "full"}]),
-        "x-visible-when": st.just("1 = 1"), "x-readonly": st.booleans(),
+        "title": words,
+        "x-label": i18n,
+        "description": words,
+        "x-description": i18n,
+        "x-placeholder": text_or_i18n,
+        "x-layout": st.sampled_from([{}, {"width": "half"}, {"width": "third"}, {"width": "full"}]),
+        "x-visible-when": st.just("1 = 1"),
+        "x-readonly": st.booleans(),
         **_generic(field_type),
     }
     for key, strategy in optional.items():
@@ -60,17 +65,22 @@ def properties(draw, field_type):
             prop[key] = draw(strategy)
     name = field_type.name
     if name in ("select", "radio", "multi-select", "checkbox"):
-        values = draw(st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=4,
-                               unique=True))
+        values = draw(
+            st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=4, unique=True)
+        )
         if name in ("select", "radio"):
             prop["enum"] = values
         else:
             prop["items"] = {"type": "string", "enum": values}
         if draw(st.booleans()):
             prop["x-options"] = [
-                {"value": v, **({"label": draw(text_or_i18n)} if draw(st.booleans()) else {}),
-                 **({"color": "#1f6feb"} if draw(st.booleans()) else {})}
-                for v in values if draw(st.booleans())
+                {
+                    "value": v,
+                    **({"label": draw(text_or_i18n)} if draw(st.booleans()) else {}),
+                    **({"color": "#1f6feb"} if draw(st.booleans()) else {}),
+                }
+                for v in values
+                if draw(st.booleans())
             ]
     if name == "relation":
         multiple = draw(st.sampled_from([None, True, False]))
@@ -84,15 +94,17 @@ def properties(draw, field_type):
             prop["items"] = {"type": "integer"}
     if name == "formula":
         result = draw(st.sampled_from([None, "number", "money", "text", "boolean"]))
-        prop["x-formula"] = draw(st.sampled_from(["1 + 2", "\"x\"", "TRUE"]))
+        prop["x-formula"] = draw(st.sampled_from(["1 + 2", '"x"', "TRUE"]))
         if result:
             prop["x-result"] = result
         prop["type"] = {"text": "string", "boolean": "boolean"}.get(result or "number", "number")
     if name == "serial":
         prop["x-serial"] = {"pattern": draw(st.sampled_from(["QT-{YYYY}{MM}-{0000}", "N{000}"]))}
     if name == "subform":
-        prop["items"] = {"type": "object", "properties": {
-            "q": {"x-field": "number", "type": "integer"}}}
+        prop["items"] = {
+            "type": "object",
+            "properties": {"q": {"x-field": "number", "type": "integer"}},
+        }
     if name == "number" and draw(st.booleans()):
         prop["type"] = "integer"
     if name in ("member", "members") and draw(st.booleans()):
@@ -119,19 +131,29 @@ def definitions(draw):
     return {"title": "Generated", "type": "object", "properties": props}
 
 
-OTHER = {"title": "Other", "type": "object", "properties": {
-    "name": {"x-field": "text", "type": "string"}}}
+OTHER = {
+    "title": "Other",
+    "type": "object",
+    "properties": {"name": {"x-field": "text", "type": "string"}},
+}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                    HealthCheck.filter_too_much])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(definitions())
 def test_saving_the_panel_of_every_field_gives_back_the_definition(definition):
     from formflow.definitions.spec import compile_spec
 
     other = compile_spec(OTHER, field_types)
-    assume(check_definition(definition, field_types,
-                            resolve_form=lambda name: other if name == "other" else None) == [])
+    assume(
+        check_definition(
+            definition, field_types, resolve_form=lambda name: other if name == "other" else None
+        )
+        == []
+    )
     saved = {"title": definition["title"], "type": "object", "properties": {}}
     for key, prop in definition["properties"].items():
         field_type = field_types.get(prop["x-field"])
@@ -142,8 +164,14 @@ def test_saving_the_panel_of_every_field_gives_back_the_definition(definition):
 
 
 def test_an_edit_changes_only_what_was_edited():
-    prop = {"x-field": "money", "type": "number", "title": "Amount", "minimum": 0,
-            "x-scale": 2, "x-label": {"en": "Amount"}}
+    prop = {
+        "x-field": "money",
+        "type": "number",
+        "title": "Amount",
+        "minimum": 0,
+        "x-scale": 2,
+        "x-label": {"en": "Amount"},
+    }
     field_type = field_types.get("money")
     values = panel_values(prop, field_type)
     values["kw:maximum"] = ["100000"]
