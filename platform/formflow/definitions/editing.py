@@ -14,6 +14,7 @@ import secrets
 from typing import Any
 
 from ..errors import FieldError, ValidationFailed
+from ..expressions import rename_reference
 from ..fields import FieldTypeRegistry
 from .metaschema import FIELD_KEY, NOT_IN_ROWS
 
@@ -150,6 +151,7 @@ def rename_field(
     properties.update(items)
     if key in holder.get("required", []):
         holder["required"] = [new_key if k == key else k for k in holder["required"]]
+    _rename_references(definition, key, new_key, parent)
     settings = definition.get("x-form", {})
     if parent is None:
         for name in ("owner_field", "title_field"):
@@ -207,3 +209,32 @@ def set_required(
         holder["required"] = listed
     else:
         holder.pop("required", None)
+
+
+#: The keywords whose value is an expression naming other fields.
+EXPRESSION_KEYWORDS = ("x-formula", "x-visible-when")
+
+
+def _rename_references(
+    definition: dict[str, Any], key: str, new_key: str, parent: str | None
+) -> None:
+    """Point every formula and rule that named the field at its new key. In a subform's
+    row, a bare name is a sibling first, so a record field a sibling shadows is left alone."""
+    for top_key, prop in definition.get("properties", {}).items():
+        if parent is None:
+            _rewrite(prop, key, new_key)
+        else:
+            _rewrite(prop, f"{parent}.{key}", f"{parent}.{new_key}")
+        rows = (
+            prop.get("items", {}).get("properties", {}) if prop.get("x-field") == "subform" else {}
+        )
+        for child in rows.values():
+            shadowed = parent is None and key in rows  # the row's own field of that name
+            if (parent is None and not shadowed) or parent == top_key:
+                _rewrite(child, key, new_key)
+
+
+def _rewrite(prop: dict[str, Any], old: str, new: str) -> None:
+    for keyword in EXPRESSION_KEYWORDS:
+        if isinstance(prop.get(keyword), str):
+            prop[keyword] = rename_reference(prop[keyword], old, new)

@@ -14,6 +14,7 @@ from .context import EvalContext
 from .errors import ExpressionError
 from .expression import Expression, compile_expression
 from .functions import FUNCTIONS, function_catalog
+from .renaming import rename_reference
 
 __all__ = [
     "FUNCTIONS",
@@ -22,4 +23,5 @@ __all__ = [
     "ExpressionError",
     "compile_expression",
     "function_catalog",
+    "rename_reference",
 ]

@@ -75,3 +75,79 @@ def test_move_duplicate_remove_and_change_type():
     editing.remove_field(definition, copy)
     assert "required" not in definition and list(definition["properties"]) == [b]
     assert check_definition(definition, field_types) == []
+
+
+def _quote():
+    return {
+        "title": "Quote",
+        "type": "object",
+        "properties": {
+            "price": {"x-field": "number", "type": "number"},
+            "stage": {"x-field": "text", "type": "string"},
+            "lost_reason": {
+                "x-field": "text",
+                "type": "string",
+                "x-visible-when": "AND(stage = 'lost', price > 0)",
+            },
+            "lines": {
+                "x-field": "subform",
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "qty": {"x-field": "number", "type": "number"},
+                        "line_total": {
+                            "x-field": "formula",
+                            "type": "number",
+                            "x-formula": "qty * price",
+                            "x-result": "number",
+                        },
+                    },
+                },
+            },
+            "total": {
+                "x-field": "formula",
+                "type": "number",
+                "x-formula": "SUM(lines.line_total) + price * 0  & 'price'",
+                "x-result": "number",
+            },
+        },
+    }
+
+
+def test_a_rename_rewrites_every_formula_and_rule_that_names_the_field():
+    definition = _quote()
+    editing.rename_field(definition, "price", "unit_price")
+    props = definition["properties"]
+    assert props["lost_reason"]["x-visible-when"] == "AND(stage = 'lost', unit_price > 0)"
+    assert props["lines"]["items"]["properties"]["line_total"]["x-formula"] == "qty * unit_price"
+    assert props["total"]["x-formula"] == "SUM(lines.line_total) + unit_price * 0  & 'price'"
+    assert check_definition(definition, field_types) == []
+
+
+def test_renaming_a_subform_column_rewrites_row_formulas_and_dotted_references():
+    definition = _quote()
+    editing.rename_field(definition, "line_total", "amount", parent="lines")
+    props = definition["properties"]
+    assert props["total"]["x-formula"].startswith("SUM(lines.amount) +")
+    editing.rename_field(definition, "qty", "quantity", parent="lines")
+    assert props["lines"]["items"]["properties"]["amount"]["x-formula"] == "quantity * price"
+    editing.rename_field(definition, "lines", "items_sold")
+    assert definition["properties"]["total"]["x-formula"].startswith("SUM(items_sold.amount) +")
+    assert check_definition(definition, field_types) == []
+
+
+def test_a_row_field_shadows_a_record_field_of_the_same_name():
+    definition = _quote()
+    rows = definition["properties"]["lines"]["items"]["properties"]
+    rows["price"] = {"x-field": "number", "type": "number"}
+    editing.rename_field(definition, "price", "list_price")
+    assert rows["line_total"]["x-formula"] == "qty * price"  # the row's own price
+    assert definition["properties"]["lost_reason"]["x-visible-when"].endswith("list_price > 0)")
+
+
+def test_a_formula_that_does_not_parse_is_left_as_written():
+    definition = _quote()
+    definition["properties"]["total"]["x-formula"] = "price * (1 +"
+    editing.rename_field(definition, "price", "unit_price")
+    assert definition["properties"]["total"]["x-formula"] == "price * (1 +"
