@@ -16,4 +16,4 @@ for lang in zh_CN; do
   fi
 done
 .venv/bin/pybabel compile -d platform/formflow/translations --statistics 2>&1 | grep -v "^compiling" || true
-echo "catalogs updated; translate the empty msgstr entries in platform/formflow/translations/*/LC_MESSAGES/messages.po"
+echo "catalogs updated; translate the empty msgstr entries (scripts/translate.py fills them from a JSON file)"

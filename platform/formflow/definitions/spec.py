@@ -44,6 +44,8 @@ class FieldSpec:
     children: list[FieldSpec] = field(default_factory=list)
     formula: Expression | None = None
     visible_when: Expression | None = None
+    #: ``x-default-formula``: the value a field takes when it is left empty on submit.
+    default_formula: Expression | None = None
     #: Formula sub-fields in evaluation order (subforms only).
     formula_order: list[FieldSpec] = field(default_factory=list)
     #: What the type says, read once: these are consulted for every value of every write.
@@ -51,6 +53,7 @@ class FieldSpec:
     computed: bool = field(init=False)
     has_rows: bool = field(init=False)
     has_default: bool = field(init=False)
+    has_default_formula: bool = field(init=False)
     #: ``x-default`` marker the field gets without saying so (the owner field: current_user).
     implicit_default: str | None = field(init=False, default=None)
     #: Values a field type derives from the definition once (a money field's quantum, say).
@@ -61,6 +64,7 @@ class FieldSpec:
         self.computed = self.type.computed
         self.has_rows = getattr(self.type, "has_rows", False)
         self.has_default = "default" in self.schema or "x-default" in self.schema
+        self.has_default_formula = "x-default-formula" in self.schema
 
     @cached_property
     def children_by_key(self) -> dict[str, FieldSpec]:
@@ -143,6 +147,11 @@ class FormSpec:
         return [f for f in self.data_fields if f.has_default and not f.computed]
 
     @cached_property
+    def formula_defaults(self) -> list[FieldSpec]:
+        """Fields (record and row fields) whose default is a formula, in form order."""
+        return [f for f in self.walk() if f.default_formula is not None]
+
+    @cached_property
     def data_schema(self) -> dict[str, Any]:
         """JSON Schema of the stored values by key (``required`` is checked separately,
         because a field hidden by its visibility rule is not required)."""
@@ -177,7 +186,7 @@ class FormSpec:
                 rows.setdefault(parent.key, {})[key] = child
 
         for f in self.walk():
-            for expression in (f.formula, f.visible_when):
+            for expression in (f.formula, f.visible_when, f.default_formula):
                 if expression is None:
                     continue
                 for name in expression.references:
@@ -320,7 +329,11 @@ def _field(
 
 def _compile_expressions(spec: FormSpec, problems: list[tuple[str, str]]) -> None:
     for f in spec.walk():
-        for keyword, attribute in (("x-formula", "formula"), ("x-visible-when", "visible_when")):
+        for keyword, attribute in (
+            ("x-formula", "formula"),
+            ("x-visible-when", "visible_when"),
+            ("x-default-formula", "default_formula"),
+        ):
             source = f.schema.get(keyword)
             if source is None:
                 continue
@@ -337,6 +350,14 @@ def _compile_expressions(spec: FormSpec, problems: list[tuple[str, str]]) -> Non
             if keyword == "x-visible-when" and {f.key, f.path} & expression.references:
                 problems.append(
                     (f"{f.pointer}/{keyword}", "a field's visibility cannot depend on itself")
+                )
+            if keyword == "x-default-formula" and (f.computed or f.has_rows or not f.stores):
+                problems.append(
+                    (f"{f.pointer}/{keyword}", "only a field people fill in can have a default")
+                )
+            if keyword == "x-default-formula" and {f.key, f.path} & expression.references:
+                problems.append(
+                    (f"{f.pointer}/{keyword}", "a field's default cannot depend on itself")
                 )
             if not unknown:
                 setattr(f, attribute, expression)

@@ -52,6 +52,7 @@ COMMON_KEYWORDS: dict[str, Any] = {
     "x-description": {"$ref": "#/$defs/i18nText"},
     "x-placeholder": {"$ref": "#/$defs/i18nOrText"},
     "x-visible-when": {"$ref": "#/$defs/expression"},
+    "x-default-formula": {"$ref": "#/$defs/expression"},
     "x-layout": {
         "type": "object",
         "properties": {"width": {"enum": ["full", "half", "third"]}},

@@ -15,6 +15,7 @@ and nothing is written unless all of it passed. Values are keyed by field key he
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
@@ -88,6 +89,8 @@ def prepare(
                 default = _default(f, defaults, errors, f.key)
                 if default is not None:
                     inputs[f.key] = default
+    if spec.formula_defaults:
+        _formula_defaults(spec, inputs, given, current is None, context)
     # Go on after a bad value so the person sees every problem at once; fields that already
     # failed are not reported twice.
     values, hidden = _compute(spec, inputs, context)
@@ -157,6 +160,52 @@ def _prepare_rows(
                     prepared[child.key] = default
         out.append(prepared)
     return out or None
+
+
+def _formula_defaults(
+    spec: FormSpec, inputs: Values, given: set[str], creating: bool, context: EvalContext
+) -> None:
+    """Fill the fields left empty whose default is a formula, from what the rest of the
+    input (formulas included) makes of it: record fields on a create, row fields in the
+    rows of a subform the input sent (as static defaults are). ``given`` are the fields
+    the input named."""
+    values, _hidden = _compute(spec, inputs, context)
+    scope = _scope(spec, values)
+    for f in spec.formula_defaults:
+        if f.parent is None:
+            if creating and f.key not in given and inputs.get(f.key) is None:
+                value = _default_value(f, scope, context)
+                if value is not None:
+                    inputs[f.key] = value
+            continue
+        if f.parent.key not in given:
+            continue
+        row_scopes = scope.get(f.parent.key) or []
+        for i, row in enumerate(inputs.get(f.parent.key) or ()):
+            if row.get(f.key) is None:
+                row_scope = row_scopes[i] if i < len(row_scopes) else {}
+                value = _default_value(f, ChainMap(row_scope, scope), context)
+                if value is not None:
+                    row[f.key] = value
+
+
+def _default_value(f: FieldSpec, scope: Mapping[str, Any], context: EvalContext) -> Any:
+    """The field's default formula's result as a value of the field, or None when the formula
+    fails or gives what the field cannot hold (the field is then left empty, and a required
+    one says so)."""
+    assert f.default_formula is not None
+    try:
+        result = f.default_formula.evaluate(scope, context)
+    except ExpressionError:
+        return None
+    if result is None or result == "":
+        return None
+    if isinstance(result, dt.datetime | dt.date):
+        result = result.isoformat()
+    try:
+        return f.type.coerce(result, f)
+    except (FieldValueError, TypeError, ValueError):
+        return None
 
 
 # -- formulas and visibility -------------------------------------------------------------------

@@ -75,7 +75,8 @@
       target.closest("[data-option]").remove();
       changed(list);
     } else if (target.matches("[data-insert]")) {
-      var box = document.querySelector("[data-formula]");
+      var box = lastFormula && document.body.contains(lastFormula)
+        ? lastFormula : document.querySelector("[data-formula]");
       var text = target.dataset.insert;
       var start = box.selectionStart || box.value.length;
       box.value = box.value.slice(0, start) + text + box.value.slice(box.selectionEnd || start);
@@ -83,6 +84,13 @@
       box.dispatchEvent(new Event("input", { bubbles: true }));
       changed(box);
     }
+  });
+
+  // Field and function chips insert into the formula box last used (a field's own formula,
+  // or its default formula).
+  var lastFormula = null;
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches && event.target.matches("[data-formula]")) lastFormula = event.target;
   });
 
   document.addEventListener("DOMContentLoaded", setUp);

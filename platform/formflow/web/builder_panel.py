@@ -47,6 +47,7 @@ SPECIAL = {
     "x-content",
     "x-pattern-message",
     "x-default",
+    "x-default-formula",
 }
 OPTION_TYPES = {"select", "radio", "multi-select", "checkbox"}
 
@@ -142,6 +143,8 @@ def panel_values(prop: Mapping[str, Any], field_type: FieldType) -> Values:
         values["accept:present"] = ["1"]
     if "x-default" in prop:
         values["default_marker"] = [prop["x-default"]]
+    if "x-default-formula" in prop:
+        values["default_formula"] = [prop["x-default-formula"]]
     if "default" in prop:
         values["default"] = [_default_text(prop["default"])]
         values["default:kind"] = [_kind(prop["default"])]
@@ -280,6 +283,7 @@ def apply_panel(
     else:
         out.pop("x-accept", None)
     _set(out, "x-default", _one(values, "default_marker"))
+    _set(out, "x-default-formula", _one(values, "default_formula").strip())
     _set(out, "format", _one(values, "format"))
     unique_items = _one(values, "unique_items")
     if unique_items:

@@ -60,6 +60,8 @@ def properties(draw, field_type):
         "x-readonly": st.booleans(),
         **_generic(field_type),
     }
+    if field_type.stores_data and not field_type.computed:
+        optional["x-default-formula"] = st.sampled_from(["TODAY()", "'a' & 'b'", "1 + 2"])
     for key, strategy in optional.items():
         if draw(st.booleans()):
             prop[key] = draw(strategy)
