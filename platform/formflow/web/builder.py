@@ -36,7 +36,7 @@ from ..records.service import eval_context
 from . import record_form
 from .builder_panel import apply_panel, keyword_inputs, panel_values
 from .display import WorkDisplay
-from .i18n import error_text, language, said
+from .i18n import error_text, language, localized, said
 from .session import admin_required, read, write
 
 bp = Blueprint("builder", __name__, url_prefix="/admin/build")
@@ -425,8 +425,10 @@ def add(form: str) -> Any:
     type_name = request.form.get("type", "")
 
     def change(work: Any, definition: dict[str, Any]) -> Any:
+        registry = work.runtime.field_types
+        named = localized(registry.get(type_name).label) if type_name in registry else ""
         key = editing.add_field(
-            definition, type_name, work.runtime.field_types, parent=parent, index=index
+            definition, type_name, registry, parent=parent, index=index, title=named
         )
         return key, parent
 
