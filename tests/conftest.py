@@ -259,10 +259,16 @@ def snapshot(runtime: Runtime) -> dict[str, list[tuple[Any, ...]]]:
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Redis-compatible server (the embedded Valkey) for the session."""
+    """A real Redis-compatible server (the embedded Valkey) for the session, one per test
+    process: on a port the OS hands out (left to itself, each process would try 16379)."""
+    import socket
+
     from formflow.jobs import redis_server
 
-    server = redis_server.start(tmp_path_factory.mktemp("valkey"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = redis_server.start(tmp_path_factory.mktemp("valkey"), port=port)
     yield redis_server.url_of(server)
     server.stop()
 

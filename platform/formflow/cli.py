@@ -191,12 +191,24 @@ def run(host: str, port: int, workers: int) -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.argument("queues", nargs=-1)
 def worker(burst: bool, queues: tuple[str, ...]) -> None:
-    """Run an RQ worker (any number may run, on any host)."""
+    """Run an RQ worker (any number may run, on any host).
+
+    It first enqueues again every record conversion left unfinished (a worker that died
+    mid-way, Redis flushed): the database holds where each one stopped.
+    """
+    from .definitions.conversions import resume
     from .jobs.worker import run_worker
 
     config = Config.from_env()
     if not config.redis_url:
         raise click.UsageError("set REDIS_URL (formflow dev starts an embedded server for you)")
+    runtime = Runtime(config)
+    try:
+        resumed = resume(runtime)
+    finally:
+        runtime.close()
+    if resumed:
+        click.echo(f"resumed conversions: {', '.join(f'#{i}' for i in resumed)}")
     run_worker(config.redis_url, list(queues) or None, burst=burst)
 
 

@@ -29,6 +29,15 @@ class Config:
     testing: bool = False
     #: Session cookies only over HTTPS (set FORMFLOW_SECURE_COOKIES=1 behind TLS).
     secure_cookies: bool = False
+    #: A publish whose type changes touch more records than this converts them in the
+    #: background (an RQ job, in batches) instead of inside the publish's transaction.
+    conversion_threshold: int = 2000
+    #: Records a background conversion reads per write transaction.
+    conversion_batch: int = 500
+    #: Seconds a background conversion rests between batches, leaving the database to users.
+    conversion_pause: float = 0.0
+    #: The RQ queue background conversions go to.
+    conversion_queue: str = "default"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -43,6 +52,10 @@ class Config:
             timezone=os.environ.get("FORMFLOW_TIMEZONE", "Asia/Shanghai"),
             max_upload_bytes=int(os.environ.get("FORMFLOW_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)),
             secure_cookies=os.environ.get("FORMFLOW_SECURE_COOKIES", "") in ("1", "true", "yes"),
+            conversion_threshold=int(os.environ.get("FORMFLOW_CONVERSION_THRESHOLD", 2000)),
+            conversion_batch=int(os.environ.get("FORMFLOW_CONVERSION_BATCH", 500)),
+            conversion_pause=float(os.environ.get("FORMFLOW_CONVERSION_PAUSE", 0)),
+            conversion_queue=os.environ.get("FORMFLOW_CONVERSION_QUEUE", "default"),
         )
         return replace(config, **overrides)
 

@@ -1,7 +1,7 @@
 """Every table of the engine, imported in one place for migrations and ``create_all``."""
 
 from .db import Base
-from .definitions.models import App, Form, FormDraft, FormVersion
+from .definitions.models import App, Form, FormConversion, FormDraft, FormVersion
 from .files.models import StoredFile
 from .people.models import (
     ApiToken,
@@ -24,6 +24,7 @@ __all__ = [
     "Comment",
     "Department",
     "Form",
+    "FormConversion",
     "FormDraft",
     "FormGrant",
     "FormVersion",

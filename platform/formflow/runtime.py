@@ -74,7 +74,10 @@ class Runtime:
 
     @contextmanager
     def write(self, actor: User | None = None) -> Iterator[Work]:
-        """A unit of work that may write; committed when the block ends without error."""
+        """A unit of work that may write; committed when the block ends without error.
+
+        Callbacks registered with :meth:`Work.after_commit` run once the commit succeeded.
+        """
         with self.db.transaction(write=True) as connection:
             work = Work(self, connection, actor, self.clock())
             try:
@@ -82,6 +85,8 @@ class Runtime:
                 work.flush()
             finally:
                 work.close()
+        for callback in work.committed:
+            callback()
 
     @contextmanager
     def read(self, actor: User | None = None) -> Iterator[Work]:
@@ -112,7 +117,14 @@ class Work:
         self.now = now
         #: Lookups memoised for the length of this unit of work (a user's department, say).
         self.memo: dict[Any, Any] = {}
+        #: What to do once this unit of work has committed (see :meth:`after_commit`).
+        self.committed: list[Callable[[], None]] = []
         self._session: Session | None = None
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after the transaction commits (never if it rolls back): how a
+        service hands work to a queue that must only see what was saved."""
+        self.committed.append(callback)
 
     @property
     def session(self) -> Session:

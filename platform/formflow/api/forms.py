@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 
 from .. import jsoncodec
+from ..definitions import conversions
 from ..definitions import service as definitions
 from ..definitions.metaschema import build_metaschema
 from ..errors import BadRequest, FieldError, NotFound
@@ -12,7 +13,7 @@ from ..permissions import service as permissions
 from ..permissions.models import Action
 from ..permissions.policy import policy_for, usable_forms
 from .blueprint import api, json_body, read, require_admin, respond, runtime, write
-from .representation import form_json, timestamp, visible_definition
+from .representation import conversion_json, form_json, timestamp, visible_definition
 
 
 @api.get("/forms")
@@ -52,7 +53,8 @@ def get_form(form: str) -> Response:
 def put_form(form: str) -> Response:
     """Publish the body as the form's next version (creating the form if it is new).
 
-    ``If-Match: <version>`` makes the publish conditional on the current version.
+    ``If-Match: <version>`` makes the publish conditional on the current version. When the
+    records to convert are many, the answer carries the background ``conversion`` to follow.
     """
     require_admin()
     definition = json_body()
@@ -67,7 +69,33 @@ def put_form(form: str) -> Response:
             work, form, definition, note=request.args.get("note"), expected_version=expected_version
         )
         body = form_json(loaded)
+        started = conversions.started(work)
+        body["conversion"] = conversion_json(started) if started is not None else None
     return respond(body, 200 if existed else 201)
+
+
+@api.get("/forms/<form>/conversions")
+def list_conversions(form: str) -> Response:
+    """The form's background record conversions, newest first (admin)."""
+    require_admin()
+    with read() as work:
+        loaded = definitions.get_form(work, form)
+        found = conversions.history(work, loaded.form.id)
+        body = {"conversions": [conversion_json(c) for c in found]}
+    return respond(body)
+
+
+@api.get("/forms/<form>/conversions/<int:conversion_id>")
+def get_conversion(form: str, conversion_id: int) -> Response:
+    """One conversion and how far it is: poll it until ``state`` is ``finished`` (admin)."""
+    require_admin()
+    with read() as work:
+        loaded = definitions.get_form(work, form)
+        progress = conversions.get(work, conversion_id)
+        if progress is None or progress.form_id != loaded.form.id:
+            raise NotFound(f"form '{form}' has no conversion #{conversion_id}")
+        body = conversion_json(progress)
+    return respond(body)
 
 
 def _exists(work, form: str) -> bool:

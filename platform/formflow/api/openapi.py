@@ -270,6 +270,49 @@ SCHEMAS: dict[str, Any] = {
             },
         ],
     },
+    "PublishedForm": {
+        "allOf": [
+            _ref("FormSummary"),
+            {
+                "type": "object",
+                "properties": {
+                    "conversion": {
+                        "oneOf": [_ref("Conversion"), {"type": "null"}],
+                        "description": "When the publish touches more records than the "
+                        "threshold, the background conversion that brings them to the new "
+                        "version (reads convert on the fly meanwhile); null otherwise",
+                    }
+                },
+            },
+        ],
+    },
+    "Conversion": {
+        "type": "object",
+        "description": "Stored records being converted to a new version in the background",
+        "required": ["id", "from_version", "to_version", "state", "total", "done", "failed"],
+        "properties": {
+            "id": {"type": "integer"},
+            "from_version": {"type": "integer"},
+            "to_version": {"type": "integer"},
+            "state": {"enum": ["pending", "running", "finished", "failed"]},
+            "total": {"type": "integer", "description": "Records whose values change"},
+            "done": {"type": "integer", "description": "Records converted so far"},
+            "failed": {
+                "type": "integer",
+                "description": "Records changed under the old version while the publish was "
+                "checking that could not convert; their old value is kept in their history",
+            },
+            "failures": {"type": "array", "items": {"type": "string"}},
+            "error": {
+                "type": ["string", "null"],
+                "description": "Why a worker stopped (state `failed`; it continues when a "
+                "worker starts again)",
+            },
+            "created_at": {"type": "string", "format": "date-time"},
+            "started_at": {"type": ["string", "null"], "format": "date-time"},
+            "finished_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
     "Definition": {
         "type": "object",
         "description": "A JSON Schema (draft 2020-12) form definition with x- keywords; its "
@@ -502,7 +545,10 @@ def build_document() -> dict[str, Any]:
                 "summary": "Publish a definition as the next version (admin)",
                 "description": "Every problem is listed with its JSON pointer and nothing is "
                 "saved. A type change converts stored values or is refused "
-                "naming the records that cannot convert.",
+                "naming the records that cannot convert. Every record is checked before "
+                "anything is saved; when more records change than the threshold, they are "
+                "converted in the background (see `conversion`). Refused (409) while an "
+                "earlier conversion of the form is unfinished.",
                 "parameters": [
                     FORM,
                     {
@@ -524,8 +570,8 @@ def build_document() -> dict[str, Any]:
                     "content": {"application/json": {"schema": _ref("Definition")}},
                 },
                 "responses": {
-                    "200": _json(_ref("FormSummary"), "Published a new version"),
-                    "201": _json(_ref("FormSummary"), "Created the form"),
+                    "200": _json(_ref("PublishedForm"), "Published a new version"),
+                    "201": _json(_ref("PublishedForm"), "Created the form"),
                     **_errors(400, 401, 403, 404, 409, 422),
                 },
             },
@@ -567,13 +613,55 @@ def build_document() -> dict[str, Any]:
                 },
             }
         },
+        "/forms/{form}/conversions": {
+            "get": {
+                "operationId": "listConversions",
+                "tags": ["forms"],
+                "summary": "Background conversions of the form's records, newest first (admin)",
+                "parameters": [FORM],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["conversions"],
+                            "properties": {
+                                "conversions": {"type": "array", "items": _ref("Conversion")}
+                            },
+                        }
+                    ),
+                    **_errors(401, 403, 404),
+                },
+            }
+        },
+        "/forms/{form}/conversions/{conversion_id}": {
+            "get": {
+                "operationId": "getConversion",
+                "tags": ["forms"],
+                "summary": "One conversion's progress; poll until `state` is `finished` (admin)",
+                "parameters": [
+                    FORM,
+                    {
+                        "name": "conversion_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1},
+                    },
+                ],
+                "responses": {"200": _json(_ref("Conversion")), **_errors(401, 403, 404)},
+            }
+        },
         "/forms/{form}/records": {
             "get": {
                 "operationId": "listRecords",
                 "tags": ["records"],
                 "summary": "List records with filters, sort and cursor pagination",
+                "description": "Filtering or sorting by a field whose records are still being "
+                "converted to a new type is refused (409) until the conversion finishes.",
                 "parameters": LIST_PARAMETERS,
-                "responses": {"200": _json(_ref("RecordPage")), **_errors(400, 401, 403, 404)},
+                "responses": {
+                    "200": _json(_ref("RecordPage")),
+                    **_errors(400, 401, 403, 404, 409),
+                },
             },
             "post": {
                 "operationId": "createRecord",
@@ -608,7 +696,10 @@ def build_document() -> dict[str, Any]:
                     "required": True,
                     "content": {"application/json": {"schema": _ref("Search")}},
                 },
-                "responses": {"200": _json(_ref("RecordPage")), **_errors(400, 401, 403, 404)},
+                "responses": {
+                    "200": _json(_ref("RecordPage")),
+                    **_errors(400, 401, 403, 404, 409),
+                },
             }
         },
         "/forms/{form}/records/{record_id}": record_ops,

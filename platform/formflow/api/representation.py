@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ..definitions.conversions import Progress
 from ..definitions.service import LoadedForm
 from ..definitions.spec import FormSpec
 from ..records.models import Record, Revision
@@ -94,3 +95,21 @@ def form_json(loaded: LoadedForm, *, definition: dict[str, Any] | None = None) -
     if definition is not None:
         body["definition"] = definition
     return body
+
+
+def conversion_json(progress: Progress) -> dict[str, Any]:
+    """A background conversion of a form's records and how far it is."""
+    return {
+        "id": progress.id,
+        "from_version": progress.from_version,
+        "to_version": progress.to_version,
+        "state": progress.state,
+        "total": progress.total,
+        "done": progress.done,
+        "failed": progress.failed,
+        "failures": progress.failures,
+        "error": progress.error,
+        "created_at": timestamp(progress.created_at),
+        "started_at": timestamp(progress.started_at),
+        "finished_at": timestamp(progress.finished_at),
+    }

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from .. import jsoncodec
 from ..errors import BadRequest, Conflict, FieldError, NotFound
 from ..runtime import Work
-from . import service
+from . import conversions, service
 from .changes import Change, Impact, diff, impact
 from .checks import check_definition
 from .models import App, Form, FormDraft
@@ -183,8 +183,9 @@ class PublishPreview:
         return bool(self.problems)
 
 
-def preview(work: Work, draft: Draft) -> PublishPreview:
-    """The draft's changes in words and their impact on stored records."""
+def preview(work: Work, draft: Draft, *, with_impact: bool = True) -> PublishPreview:
+    """The draft's changes in words and their impact on stored records (a pass over the
+    records, skipped without ``with_impact``)."""
     found = problems(work, draft)
     form = _form(work, draft.name)
     old = None
@@ -193,7 +194,7 @@ def preview(work: Work, draft: Draft) -> PublishPreview:
     registry = work.runtime.field_types
     changes = diff(old, draft.definition, registry)
     impacts: list[Impact] = []
-    if old is not None and not found:
+    if old is not None and not found and with_impact:
         old_spec = compile_spec(old, registry, timezone=work.config.timezone)
         new_spec = compile_spec(draft.definition, registry, timezone=work.config.timezone)
         impacts = impact(work, form.id, old_spec, new_spec)
@@ -225,6 +226,8 @@ def undo_publish(work: Work, name: str) -> service.LoadedForm:
         raise Conflict(
             [FieldError("version", "there is no earlier version to go back to", "no_history")]
         )
+    # Going back while records are half converted would leave some under each version.
+    conversions.refuse_while_converting(work, form.id, undo=True)
     previous = jsoncodec.loads(service.definition_text(work, name, form.current_version - 1))
     loaded = service.publish(work, name, previous, note=f"undo of version {form.current_version}")
     discard_draft(work, name)

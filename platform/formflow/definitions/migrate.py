@@ -5,15 +5,23 @@ are converted; values of options that were taken away are mapped to the option t
 chose; records lacking a newly required field get the admin's default. Each changed record
 gets a revision (action "convert") with the values before and after. Anything that would
 lose data without an explicit fix is refused with a report, and nothing is written.
+
+The pass is split so that a publish over many records can check every record first
+(:func:`check`) and leave the writing to a background job
+(``formflow.definitions.conversions``): a :class:`Converter` is the one piece of code that
+turns a stored document of the old version into the new one — for the publish's check, for
+the job's batches, and for reads of records the job has not reached yet.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
 
+from .. import jsoncodec
 from ..errors import FieldError, ValidationFailed
 from ..fields import FieldValueError
 from ..records.models import Record, Revision, RevisionAction
@@ -107,36 +115,115 @@ def _row_changes(old: FieldSpec, new: FieldSpec) -> list[tuple[FieldSpec, FieldS
     ]
 
 
-def migrate(
-    work: Work, form_id: int, old: FormSpec, new: FormSpec, fixes: dict[str, Any] | None = None
-) -> int:
-    """Bring the form's records to ``new``; returns how many changed. Refuses (and writes
-    nothing) when values cannot convert or removed options are in use without a fix."""
+@dataclass
+class Converter:
+    """How one version's stored documents become the next one's (what :func:`plans` says,
+    kept to the plans that touch stored values)."""
+
+    old: FormSpec
+    new: FormSpec
+    todo: list[_Plan]
+
+    @property
+    def needed(self) -> bool:
+        return bool(self.todo)
+
+    @property
+    def retyped(self) -> set[str]:
+        """Ids of the fields whose stored type changes: their indexes and filters follow the
+        new type only once every record is converted."""
+        return {p.new.id for p in self.todo if p.convert}
+
+    def apply(
+        self,
+        document: dict[str, Any],
+        record_id: int,
+        live: bool,
+        failures: Failures,
+        *,
+        lenient: bool = False,
+    ) -> dict[str, Any]:
+        """The document under the new version. A value that cannot follow is reported in
+        ``failures``; with ``lenient`` it is also left out (the caller keeps the old value in
+        the record's history) instead of staying behind unconverted."""
+        after = dict(document)
+        for plan in self.todo:
+            _apply(plan, after, record_id, live, failures, lenient)
+        return after
+
+
+def converter(old: FormSpec, new: FormSpec, fixes: dict[str, Any] | None = None) -> Converter:
+    """The conversion from ``old`` to ``new`` with the admin's ``fixes``; raises
+    ValidationFailed when a fix is itself invalid or a data field would become display-only."""
     todo = plans(old, new, fixes or {})
     todo = [p for p in todo if p.convert or p.removed or p.fill or _row_changes(p.old, p.new)]
-    if not todo:
-        return 0
-    failures = _Failures()
-    updates = []
+    return Converter(old, new, todo)
+
+
+Update = tuple[int, int, dict[str, Any], dict[str, Any]]
+
+
+@dataclass
+class Scan:
+    """What :func:`check` found: how many records change, and (while they are few enough to
+    hold) each change as (record id, revision, before, after)."""
+
+    affected: int = 0
+    updates: list[Update] | None = field(default_factory=list)
+
+
+def check(work: Work, form_id: int, conversion: Converter, *, keep: int | None = None) -> Scan:
+    """Run the conversion over every record of the form without writing anything.
+
+    Raises ValidationFailed (everything that cannot follow, and unique fields whose converted
+    values would repeat) before anything is stored. Keeps the changed documents while there
+    are at most ``keep`` of them (all when None); past that ``updates`` is None and only the
+    count is kept, so a million records are checked in constant memory.
+    """
+    scan = Scan()
+    failures = Failures()
+    unique = [p.new for p in conversion.todo if p.new.unique]
+    seen: dict[str, Counter[str]] = {f.id: Counter() for f in unique}
     rows = work.session.execute(
         select(Record.id, Record.data, Record.revision, Record.deleted_at)
         .where(Record.form_id == form_id)
         .order_by(Record.id)
-    ).all()
+        .execution_options(yield_per=2000)
+    )
     for record_id, document, revision, deleted_at in rows:
-        after = dict(document)
-        for plan in todo:
-            _apply(plan, after, record_id, deleted_at is None, failures)
-        if after != document:
-            updates.append((record_id, revision, document, after))
+        after = conversion.apply(document, record_id, deleted_at is None, failures)
+        if after == document:
+            continue
+        scan.affected += 1
+        if scan.updates is not None:
+            if keep is not None and scan.affected > keep:
+                scan.updates = None
+            else:
+                scan.updates.append((record_id, revision, document, after))
+        if deleted_at is None:
+            for f in unique:
+                if after.get(f.id) is not None:
+                    seen[f.id][jsoncodec.dumps(after[f.id])] += 1
     if failures.by_field:
         raise ValidationFailed(failures.errors())
+    repeated = [
+        FieldError(
+            f"{f.pointer}/x-unique",
+            f"converted records would repeat values of '{f.key}': "
+            + ", ".join(f"{value} ({n} records)" for value, n in repeats),
+            "unique",
+        )
+        for f in unique
+        if (repeats := [(v, n) for v, n in seen[f.id].most_common(5) if n > 1])
+    ]
+    if repeated:
+        raise ValidationFailed(repeated)
+    return scan
+
+
+def write(work: Work, new: FormSpec, updates: list[Update]) -> None:
+    """Store checked conversions, each with its "convert" revision."""
     for record_id, revision, before, after in updates:
-        changes = {
-            k: [before.get(k), after.get(k)]
-            for k in set(before) | set(after)
-            if before.get(k) != after.get(k)
-        }
         work.session.execute(
             update(Record)
             .where(Record.id == record_id)
@@ -151,20 +238,45 @@ def migrate(
                 form_version=new.version,
                 actor_id=work.actor_id,
                 at=work.now,
-                changes=changes,
+                changes=changed_values(before, after),
             )
         )
     work.session.flush()
-    return len(updates)
 
 
-class _Failures:
+def changed_values(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """A revision's ``changes``: each field id whose value differs, with [before, after]."""
+    return {
+        k: [before.get(k), after.get(k)]
+        for k in set(before) | set(after)
+        if before.get(k) != after.get(k)
+    }
+
+
+def migrate(
+    work: Work, form_id: int, old: FormSpec, new: FormSpec, fixes: dict[str, Any] | None = None
+) -> int:
+    """Bring the form's records to ``new``; returns how many changed. Refuses (and writes
+    nothing) when values cannot convert or removed options are in use without a fix."""
+    conversion = converter(old, new, fixes)
+    if not conversion.needed:
+        return 0
+    scan = check(work, form_id, conversion)
+    assert scan.updates is not None
+    write(work, new, scan.updates)
+    return len(scan.updates)
+
+
+class Failures:
     """Records whose values cannot follow the new definition, per field, a few by id."""
 
     def __init__(self) -> None:
         self.by_field: dict[str, tuple[str, int, list[str]]] = {}
+        #: Every failure added, over all fields (a caller compares it before and after).
+        self.count = 0
 
     def add(self, pointer: str, record_id: int, why: str, what: str = "cannot convert") -> None:
+        self.count += 1
         _, count, samples = self.by_field.get(pointer, (what, 0, []))
         if len(samples) < REPORTED:
             samples.append(f"#{record_id} ({why})")
@@ -182,7 +294,8 @@ def _apply(
     document: dict[str, Any],
     record_id: int,
     live: bool,
-    failures: _Failures,
+    failures: Failures,
+    lenient: bool = False,
 ) -> None:
     f, old = plan.new, plan.old
     assert old is not None
@@ -195,7 +308,9 @@ def _apply(
                 converted = plan.replacement
             else:
                 failures.add(f.pointer, record_id, error.message)
-                return
+                if not lenient:
+                    return
+                converted = None
         _put(document, f.id, converted)
     elif plan.removed and value is not None:
         values = value if isinstance(value, list) else [value]
@@ -209,8 +324,9 @@ def _apply(
                     f"'{unmapped[0]}'",
                     "use options that were removed (map them to other options)",
                 )
-                return
-            mapped = [plan.fix.mapping.get(v, v) if v in plan.removed else v for v in values]
+                if not lenient:
+                    return
+            mapped = [plan.fix.mapping.get(v) if v in plan.removed else v for v in values]
             mapped = [v for v in dict.fromkeys(mapped) if v is not None]
             _put(
                 document,
@@ -233,6 +349,8 @@ def _apply(
                     )
                 except FieldValueError as error:
                     failures.add(new_child.pointer, record_id, error.message)
+                    if lenient:
+                        row.pop(new_child.id, None)
             new_rows.append(row)
         document[f.id] = new_rows
     if plan.fill and live and document.get(f.id) is None and plan.replacement is not None:

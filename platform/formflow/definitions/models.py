@@ -7,11 +7,13 @@ would reorder keys), so exporting it gives back the file it came from.
 from __future__ import annotations
 
 import datetime as dt
+import enum
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, utcnow
+from ..db import Base, BigId, Document, utcnow
 
 
 class App(Base):
@@ -73,3 +75,51 @@ class FormDraft(Base):
     revision: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ConversionState(enum.StrEnum):
+    """Where a background conversion is: ``pending`` (published, no worker has started),
+    ``running``, ``finished``, or ``failed`` (a worker stopped on an error; running it again
+    continues where it stopped)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+#: States in which records may still hold values of the older version.
+UNFINISHED = (ConversionState.PENDING, ConversionState.RUNNING, ConversionState.FAILED)
+
+
+class FormConversion(Base):
+    """Stored values being brought from one version of a form to the next in the background.
+
+    Made by a publish whose changes touch more records than the threshold; the publish has
+    already checked every record, so this only carries the work out. ``last_record_id`` is
+    the cursor: every record of the form up to it that needed converting has been converted,
+    and it moves forward in the same transaction as the records it covers.
+    """
+
+    __tablename__ = "form_conversions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"), index=True)
+    from_version: Mapped[int]
+    to_version: Mapped[int]
+    #: The admin's fixes the publish was given (by field key), applied to every record.
+    fixes: Mapped[dict[str, Any]] = mapped_column(Document)
+    #: Records whose values change (counted by the publish's check), and how many are done.
+    total: Mapped[int]
+    done: Mapped[int] = mapped_column(default=0)
+    #: Records that could not convert after all (changed under the old version while the
+    #: publish was checking); their value is emptied and the old one kept in the history.
+    failed: Mapped[int] = mapped_column(default=0)
+    failures: Mapped[list[str]] = mapped_column(Document, default=list)
+    last_record_id: Mapped[int] = mapped_column(BigId, default=0)
+    state: Mapped[str] = mapped_column(String(16), default=ConversionState.PENDING.value)
+    error: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]

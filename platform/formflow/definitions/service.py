@@ -4,7 +4,9 @@
 semantic checks, every problem at its pointer), converts stored values whose field changed
 type (or refuses, naming the records that cannot convert), writes a new immutable version,
 and syncs the form's indexes — all in the caller's transaction, so a refused publish
-leaves the form exactly as it was.
+leaves the form exactly as it was. When the conversion touches more records than
+``Config.conversion_threshold``, every record is still checked in that transaction, but the
+writing is left to a background job (``formflow.definitions.conversions``).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from ..db import DriverStatement
 from ..errors import Conflict, FieldError, NotFound, ValidationFailed
 from ..records.indexes import sync_indexes
 from ..runtime import Work
+from . import migrate
 from .checks import FormResolver, check_definition
-from .migrate import migrate
 from .models import App, Form, FormVersion
 from .spec import FormSpec, compile_spec
 
@@ -301,8 +303,20 @@ def publish(
         version=version,
         timezone=runtime.config.timezone,
     )
+    from . import conversions  # it reads specs through this module
+
+    background = None
     if current:
-        migrate(work, form.id, spec_of(work, app, form, current), new_spec, fixes)
+        conversions.refuse_while_converting(work, form.id)
+        conversion = migrate.converter(spec_of(work, app, form, current), new_spec, fixes)
+        if conversion.needed:
+            config = runtime.config
+            keep = config.conversion_threshold if conversions.in_background(config) else None
+            scan = migrate.check(work, form.id, conversion, keep=keep)
+            if scan.updates is not None:
+                migrate.write(work, new_spec, scan.updates)
+            else:
+                background = (conversion, scan)
     work.session.add(
         FormVersion(
             form_id=form.id,
@@ -318,5 +332,10 @@ def publish(
     form.title = definition["title"]
     form.updated_at = work.now
     work.session.flush()
-    sync_indexes(work, new_spec, form.id)
+    deferred: frozenset[str] = frozenset()
+    if background is not None:
+        conversion, scan = background
+        conversions.start(work, form.id, conversion, fixes, scan)
+        deferred = frozenset(conversion.retyped)
+    sync_indexes(work, new_spec, form.id, deferred=deferred)
     return get_form(work, name)

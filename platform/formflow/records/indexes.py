@@ -73,15 +73,24 @@ def existing_indexes(work: Work, form_id: int) -> set[str]:
     return {name for (name,) in rows if name.startswith(prefixes)}
 
 
-def sync_indexes(work: Work, spec: FormSpec, form_id: int) -> tuple[list[str], list[str]]:
+def sync_indexes(
+    work: Work, spec: FormSpec, form_id: int, *, deferred: frozenset[str] = frozenset()
+) -> tuple[list[str], list[str]]:
     """Create the indexes ``spec`` needs and drop the ones it no longer does.
 
     A unique index over values that already repeat is refused with the field and the
-    duplicate values named, and nothing changes.
+    duplicate values named, and nothing changes. Fields whose ids are ``deferred`` keep the
+    indexes they have and get no new one: their stored values are still being converted to
+    a new type in the background (an index of the new type over unconverted values could
+    not even be built on PostgreSQL); the conversion syncs them when it finishes.
     """
     dialect = work.session.get_bind().dialect
     plans = planned_indexes(spec, form_id, dialect)
     existing = existing_indexes(work, form_id)
+    if deferred:
+        plans = {name: plan for name, plan in plans.items() if plan.field.id not in deferred}
+        lowered = {field_id.lower() for field_id in deferred}
+        existing = {name for name in existing if _field_id(name, form_id) not in lowered}
     created = [name for name in plans if name not in existing]
     dropped = sorted(existing - set(plans))
     problems: list[FieldError] = []
@@ -104,6 +113,11 @@ def sync_indexes(work: Work, spec: FormSpec, form_id: int) -> tuple[list[str], l
     else:
         _sync_statistics(work, plans, form_id)
     return created, dropped
+
+
+def _field_id(name: str, form_id: int) -> str:
+    """The (lower-cased) field id in an index name ``ix_rf_<form>_<field id>_<digest>``."""
+    return name[len(f"ix_rf_{int(form_id)}_") : -7]
 
 
 def _sync_statistics(work: Work, plans: dict[str, IndexPlan], form_id: int) -> None:

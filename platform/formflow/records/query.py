@@ -26,8 +26,9 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.sql.elements import ColumnElement
 
 from .. import jsoncodec
+from ..definitions import conversions
 from ..definitions.spec import FieldSpec, FormSpec
-from ..errors import BadRequest, FieldError
+from ..errors import BadRequest, Conflict, FieldError
 from ..fields import FieldValueError
 from ..fields.base import EMPTY_ONLY, MULTI_OPERATORS, SCALAR_OPERATORS, TEXT_OPERATORS
 from ..fields.dates import parse_datetime
@@ -373,6 +374,7 @@ def _plan(
     limit = max(1, min(int(query.limit), MAX_LIMIT))
     if len(query.filters) > MAX_FILTERS:
         raise BadRequest([FieldError("filter", f"at most {MAX_FILTERS} filters", "maxItems")])
+    _refuse_retyped(work, spec, form_id, query)
     where = form_rows(form_id, deleted=query.deleted)
     if scope is not None:
         where.append(scope)
@@ -419,6 +421,7 @@ def list_records(
     page, more = rows[: plan.limit], len(rows) > plan.limit
     width = len(_COLUMNS)
     records = [RecordRow(*row[:width]) for row in page]
+    conversions.read_rows(work, form_id, spec.version, records)
     next_cursor = None
     if more and page:
         last = page[-1]
@@ -475,10 +478,35 @@ def _search(
     return or_(*(c.like(pattern, escape="\\") for c in columns))
 
 
+def _refuse_retyped(work: Work, spec: FormSpec, form_id: int, query: Query) -> None:
+    """Filtering or sorting by a field whose stored values are still being converted to a
+    new type would compare old values with the new type's SQL (wrong rows, or an error on
+    PostgreSQL's casts), so it waits for the conversion (the page says how far it is)."""
+    named = [item.field for item in (*query.filters, *query.sort) if item.field in spec.by_key]
+    if not named:
+        return
+    retyped = conversions.retyped_fields(work, form_id)
+    if not retyped:
+        return
+    errors = [
+        FieldError(
+            name,
+            "its records are still being converted to the field's new type; "
+            "filter and sort by it when that has finished",
+            "converting",
+        )
+        for name in dict.fromkeys(named)
+        if spec.by_key[name].id in retyped
+    ]
+    if errors:
+        raise Conflict(errors)
+
+
 def count_records(
     work: Work, form_id: int, query: Query, spec: FormSpec, scope: ColumnElement[bool] | None = None
 ) -> int:
     dialect = work.dialect
+    _refuse_retyped(work, spec, form_id, query)
     conditions = [
         *form_rows(form_id, deleted=query.deleted),
         *(filter_clause(spec, item, dialect, query.forbidden) for item in query.filters),

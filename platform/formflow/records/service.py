@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from ..db import DriverStatement
+from ..definitions import conversions
 from ..definitions.service import LoadedForm, get_form_by_id, target_form_id
 from ..definitions.spec import FieldSpec, FormSpec
 from ..errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
@@ -193,6 +194,8 @@ def get(work: Work, record_id: int, *, form_id: int | None = None, deleted: bool
         raise NotFound(
             f"record #{record_id} is deleted" if not deleted else f"no deleted record #{record_id}"
         )
+    # A record a background conversion has not reached yet is read as it will be stored.
+    conversions.read_record(work, record)
     return record
 
 
@@ -325,11 +328,16 @@ def update_record(
     _check_references(work, loaded, values, record.id)
     untouched = {f.key for f in spec.data_fields if f.has_rows and f.key not in data}
     document = to_document(spec, values, record.data, untouched)
-    changes = _changes(record.data, document)
+    # Diffed against what is stored: an edit of a record read through a background
+    # conversion stores (and logs) its conversion too.
+    stored, conversion_id = conversions.stored_document(work, record)
+    changes = _changes(stored, document)
     if not changes:
         return record
     owner_id = _owner(spec, values, record.owner_id)
     new_revision = record.revision + 1
+    if conversion_id is not None:
+        conversions.count_converted_by_edit(work, conversion_id)
     with _unique_errors(spec):
         result = _execute_update(work, record, document, spec, owner_id, new_revision)
     if result.rowcount != 1:

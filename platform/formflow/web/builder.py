@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..apps.files import install
-from ..definitions import drafts, editing
+from ..definitions import conversions, drafts, editing
 from ..definitions import service as definitions
 from ..definitions.models import App, Form
 from ..definitions.spec import FieldSpec, compile_spec
@@ -42,6 +42,9 @@ from .session import admin_required, read, write
 bp = Blueprint("builder", __name__, url_prefix="/admin/build")
 
 SUBMIT_GRANT = "builder: who may submit"
+#: The publish page's choice "leave the records empty" for an option taken away; a new
+#: option is posted as ``=value``, so no option's value can be mistaken for it.
+EMPTY_CHOICE = "empty"
 
 
 def keyword_labels() -> dict[str, str]:
@@ -721,39 +724,103 @@ def preview_live(form: str) -> Any:
 @bp.route("/<form>/publish", methods=["GET", "POST"])
 @admin_required
 def publish(form: str) -> Any:
+    """Review the draft (changes in words, impact on records, fixes) and publish it.
+
+    While the records of the current version are converted in the background the page shows
+    how far that is, and ``?progress=1`` answers with just that part (htmx polls it every
+    2 s; once finished it asks the page to reload, since publishing is possible again).
+    """
+    if request.method == "GET" and request.args.get("progress"):
+        with read() as work:
+            current = definitions.get_form(work, form).form
+            conversion = conversions.current(work, current.id, current.current_version)
+        if conversion is None:
+            abort(404)
+        response = Response(
+            render_template("builder/conversion.html", form_name=form, conversion=conversion)
+        )
+        if conversion.finished:
+            response.headers["HX-Refresh"] = "true"
+        return response
     errors: list[FieldError] = []
     if request.method == "POST":
         fixes: dict[str, Any] = {}
         for name in request.form:
             if name.startswith("fix:") and name.endswith(":default") and request.form[name] != "":
                 fixes.setdefault(name.split(":")[1], {})["default"] = request.form[name]
-            if name.startswith("map:"):
+            chosen = request.form[name]
+            if name.startswith("map:") and (chosen == EMPTY_CHOICE or chosen.startswith("=")):
+                # Nothing chosen is no fix (the publish refuses); "leave empty" is a choice.
                 _prefix, key, option = name.split(":", 2)
-                fixes.setdefault(key, {}).setdefault("map", {})[option] = request.form[name] or None
+                fixes.setdefault(key, {}).setdefault("map", {})[option] = (
+                    None if chosen == EMPTY_CHOICE else chosen[1:]
+                )
         try:
             with write() as work:
                 drafts.publish_draft(
                     work, form, _revision(), fixes, note=request.form.get("note") or None
                 )
+                started = conversions.started(work)
         except FormflowError as error:
             errors = error.errors
         else:
+            if started is not None:
+                flash(
+                    _(
+                        "Published. %(count)s records are being converted in the background.",
+                        count=started.total,
+                    )
+                )
+                return redirect(url_for("builder.publish", form=form))
             flash(_("Published."))
             return redirect(url_for("builder.edit", form=form))
     with read() as work:
         draft = drafts.open_draft(work, form)
-        review = drafts.preview(work, draft)
+        try:
+            current = definitions.get_form(work, form).form
+        except NotFound:
+            conversion = None  # never published
+        else:
+            conversion = conversions.current(work, current.id, current.current_version)
+        converting = conversion is not None and not conversion.finished
+        # The impact pass reads every record; while they are being converted it would read
+        # them half-way, and publishing has to wait anyway.
+        review = drafts.preview(work, draft, with_impact=not converting)
     return render_template(
-        "builder/publish.html", form_name=form, draft=draft, review=review, errors=errors
+        "builder/publish.html",
+        form_name=form,
+        draft=draft,
+        review=review,
+        errors=errors,
+        conversion=conversion,
+        converting=converting,
+        option_choices=_option_choices(draft.definition),
+        mapped={k[4:]: v for k, v in request.form.items() if k.startswith("map:")},
+        empty_choice=EMPTY_CHOICE,
     ), (422 if errors else 200)
+
+
+def _option_choices(definition: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """Each choice field's options in the draft, (value, label in the reader's language)."""
+    out = {}
+    for key, prop in definition.get("properties", {}).items():
+        enum = prop.get("enum") or (prop.get("items") or {}).get("enum")
+        if not isinstance(enum, list):
+            continue
+        labels = {o.get("value"): o.get("label") for o in prop.get("x-options", ())}
+        out[key] = [(v, localized(labels.get(v), str(v)) or str(v)) for v in enum]
+    return out
 
 
 @bp.post("/<form>/undo")
 @admin_required
 def undo(form: str) -> Any:
+    """Publish the previous version again; refused while the current version's records are
+    still being converted (some would be left under each version)."""
     try:
         with write() as work:
             loaded = drafts.undo_publish(work, form)
+            started = conversions.started(work)
     except FormflowError as error:
         flash("; ".join(error_text(e) for e in error.errors))
     else:
@@ -763,6 +830,14 @@ def undo(form: str) -> Any:
                 version=loaded.form.current_version,
             )
         )
+        if started is not None:
+            flash(
+                _(
+                    "%(count)s records are being converted in the background.",
+                    count=started.total,
+                )
+            )
+            return redirect(url_for("builder.publish", form=form))
     return redirect(url_for("builder.edit", form=form))
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ..definitions import conversions
 from ..definitions.service import get_form, target_form_id
 from ..definitions.spec import FieldSpec
 from ..errors import NotFound
@@ -56,6 +57,7 @@ class WorkDisplay(DisplayContext):
         title_field = loaded.spec.title_field
         if record is None or title_field is None:
             return f"#{record_id}"
+        conversions.read_record(self.work, record)
         value = record.data.get(title_field.id)
         return f"{value}" if value not in (None, "") else f"#{record_id}"
 

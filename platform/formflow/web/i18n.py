@@ -147,6 +147,10 @@ ERROR_MESSAGES = {
         "some existing records' values cannot follow this change; give them new values"
     ),
     "no_history": N_("there is no earlier version to go back to"),
+    "converting": N_(
+        "the form's records are still being converted to its new version; "
+        "try again when that has finished"
+    ),
     "http": N_("the request could not be handled"),
     "internal": N_("something went wrong on our side; it has been logged"),
     "invalid": N_("is not valid"),

@@ -252,19 +252,38 @@ def test_removing_an_option_in_use_is_refused_until_the_admin_maps_it(admin_brow
     review = html(admin_browser.get(f"/admin/build/{deal}/publish"))
     assert "2 records with “lost” become" in review
     before = snapshot(runtime)
-    refused = admin_browser.post(
-        f"/admin/build/{deal}/publish", data={"revision": revision(builder.page)}
-    )
-    assert refused.status_code == 422
-    assert "Nothing was published" in html(refused)
-    assert snapshot(runtime) == before
+    assert "Closed (lost)" in review  # the new options by their labels
+    for unchosen in ({}, {"map:stage:lost": ""}):  # "Choose…" left as it is
+        refused = admin_browser.post(
+            f"/admin/build/{deal}/publish", data={"revision": revision(builder.page), **unchosen}
+        )
+        assert refused.status_code == 422
+        assert "Nothing was published" in html(refused)
+        assert snapshot(runtime) == before
     done = admin_browser.post(
         f"/admin/build/{deal}/publish",
-        data={"revision": revision(builder.page), "map:stage:lost": "closed_lost"},
+        data={"revision": revision(builder.page), "map:stage:lost": "=closed_lost"},
     )
     assert done.status_code == 302, html(done)
     with runtime.read() as work:
         assert {records.get(work, i).data["stage"] for i in lost} == {"closed_lost"}
+
+
+def test_leaving_the_records_empty_is_a_choice_the_admin_makes(admin_browser, deal, runtime):
+    with runtime.write() as work:
+        lost = records.create(work, get_form(work, deal), {"name": "L", "stage": "lost"}).id
+    builder = Builder(admin_browser, deal)
+    builder.select("stage")
+    builder.panel(option=["open", "won"], option_label=["", ""])
+    review = html(admin_browser.get(f"/admin/build/{deal}/publish"))
+    assert '<option value="empty">(leave empty)</option>' in review
+    done = admin_browser.post(
+        f"/admin/build/{deal}/publish",
+        data={"revision": revision(builder.page), "map:stage:lost": "empty"},
+    )
+    assert done.status_code == 302, html(done)
+    with runtime.read() as work:
+        assert "stage" not in records.get(work, lost).data
 
 
 def test_a_required_field_added_offers_a_fill_value(admin_browser, deal, runtime):
