@@ -225,7 +225,7 @@ def test_manager_filters_the_team_list_on_a_desktop(browser, site, crm):
     page.select_option("[data-filter-row] select[name=fo]", "gte")
     page.fill("[data-filter-row] input[name=fv]", "500")
     page.select_option("select[name=sort]", "-total")
-    page.get_by_role("button", name=re.compile("应用|Apply")).click()
+    page.get_by_role("button", name=re.compile("确定|Apply")).click()
     page.wait_for_url("**fv=500**")
     rows = page.locator("table.records tbody tr")
     assert rows.count() == 2

@@ -4,7 +4,6 @@ background conversions in the services, the API and the builder's pages."""
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -74,19 +73,6 @@ def sample(i: int, *, convertible: bool = False) -> dict:
     if i % 4 == 1:
         data["lines"] = [{"qty": str(i)}, {"qty": "2"}]
     return data
-
-
-def unindexed(definition: dict) -> dict:
-    """The definition without the budget's index.
-
-    A publish that converts an indexed field in place cannot build the new type's index on
-    PostgreSQL when some stored values do not cast to it (the old row versions the
-    conversion left behind are still indexed in that transaction); forms converted in
-    place here do without it. The background path builds it when it finishes.
-    """
-    out = copy.deepcopy(definition)
-    del out["properties"]["budget"]["x-index"]
-    return out
 
 
 def background_runtime(db_url: str, instance: Any, clock: Any, redis_url: str) -> Iterator[Runtime]:

@@ -306,6 +306,7 @@ def publish(
     from . import conversions  # it reads specs through this module
 
     background = None
+    rewritten: frozenset[str] = frozenset()
     if current:
         conversions.refuse_while_converting(work, form.id)
         conversion = migrate.converter(spec_of(work, app, form, current), new_spec, fixes)
@@ -315,6 +316,8 @@ def publish(
             scan = migrate.check(work, form.id, conversion, keep=keep)
             if scan.updates is not None:
                 migrate.write(work, new_spec, scan.updates)
+                if scan.updates and work.dialect == "postgresql":
+                    rewritten = frozenset(conversion.retyped)
             else:
                 background = (conversion, scan)
     work.session.add(
@@ -337,5 +340,17 @@ def publish(
         conversion, scan = background
         conversions.start(work, form.id, conversion, fixes, scan)
         deferred = frozenset(conversion.retyped)
-    sync_indexes(work, new_spec, form.id, deferred=deferred)
+    if rewritten:
+        # PostgreSQL indexes the row versions this transaction replaced too, and an index of
+        # the new type cannot read their old values: build it once the new values committed.
+        # (Unique values were checked against the converted values above.)
+        runtime = work.runtime
+        work.after_commit(lambda: _sync_indexes_of(runtime, name))
+    sync_indexes(work, new_spec, form.id, deferred=deferred | rewritten)
     return get_form(work, name)
+
+
+def _sync_indexes_of(runtime: Any, name: str) -> None:
+    with runtime.write() as work:
+        loaded = get_form(work, name)
+        sync_indexes(work, loaded.spec, loaded.form.id)

@@ -86,6 +86,26 @@ def _scratch(world, versions: int = 2) -> str:
     return name
 
 
+def _conversion(world) -> int:
+    """A background conversion of the deal form's records, as a big publish leaves one."""
+    from formflow.definitions.models import FormConversion
+
+    with world.runtime.write() as work:
+        form = get_form(work, "crm.deal").form
+        row = FormConversion(
+            form_id=form.id,
+            from_version=form.current_version,
+            to_version=form.current_version,
+            fixes={},
+            total=0,
+            failures=[],
+            state="finished",
+        )
+        work.session.add(row)
+        work.session.flush()
+        return row.id
+
+
 def _builder_post(action: str, body: Callable[[Any], dict[str, Any]] | None = None) -> Case:
     """A builder action on a fresh scratch form, as the builder page posts it."""
     holder: dict[str, str] = {}
@@ -119,6 +139,10 @@ RULES: dict[str, list[Case]] = {
     "api.get_form": [Case("GET", lambda w: DEAL_API, USERS)],
     "api.put_form": [Case("PUT", lambda w: DEAL_API, ADMIN, body=lambda w: DEAL)],
     "api.list_versions": [Case("GET", lambda w: f"{DEAL_API}/versions", ADMIN)],
+    "api.list_conversions": [Case("GET", lambda w: f"{DEAL_API}/conversions", ADMIN)],
+    "api.get_conversion": [
+        Case("GET", lambda w: f"{DEAL_API}/conversions/{_conversion(w)}", ADMIN)
+    ],
     "api.get_permissions": [Case("GET", lambda w: f"{DEAL_API}/permissions", ADMIN)],
     "api.put_permissions": [
         Case(
