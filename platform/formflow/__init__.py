@@ -38,3 +38,8 @@ __all__ = [
     "create_app",
     "hookimpl",
 ]
+
+# A submit starts the form's flows; a record under approval is guarded (records/lifecycle.py).
+from .flows import triggers as _flow_triggers
+
+_flow_triggers.install()

@@ -3,6 +3,7 @@
 from .db import Base
 from .definitions.models import App, Form, FormConversion, FormDraft, FormVersion
 from .files.models import StoredFile
+from .flows.models import Flow, FlowEvent, FlowInstance, FlowTask, FlowVersion
 from .people.models import (
     ApiToken,
     Department,
@@ -23,6 +24,11 @@ __all__ = [
     "App",
     "Comment",
     "Department",
+    "Flow",
+    "FlowEvent",
+    "FlowInstance",
+    "FlowTask",
+    "FlowVersion",
     "Form",
     "FormConversion",
     "FormDraft",

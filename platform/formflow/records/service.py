@@ -34,6 +34,7 @@ from ..people.models import Department, Membership, User
 from ..permissions.models import Access, Action
 from ..permissions.policy import Grant, policy_for
 from ..runtime import Work
+from . import lifecycle
 from .models import Record, RecordRow, Revision, RevisionAction, SerialCounter
 from .prepare import Values, from_document, prepare, to_document
 
@@ -131,11 +132,27 @@ _INSERT_REVISION = DriverStatement(
 def create(work: Work, loaded: LoadedForm, data: Any) -> RecordRow:
     """Create a record of ``loaded``'s form from ``data`` (values by field key), as the
     acting user may: only fields their create grants let them edit may be given."""
-    spec = loaded.spec
     policy = policy_for(work, loaded)
     if not policy.allows(Action.CREATE):
         raise Forbidden("you may not add records to this form")
     access = policy.access(policy.granting(Action.CREATE))
+    return _insert(work, loaded, data, access, None if policy.unrestricted else _editable(access))
+
+
+def create_as_step(work: Work, loaded: LoadedForm, data: Any) -> RecordRow:
+    """Create a record as a step of a process (a flow's action node): no permission grants
+    apply; validated like any record. The acting user (if any) is its creator."""
+    return _insert(work, loaded, data, {}, None)
+
+
+def _insert(
+    work: Work,
+    loaded: LoadedForm,
+    data: Any,
+    access: dict[str, Access],
+    editable: set[str] | None,
+) -> RecordRow:
+    spec = loaded.spec
     data = _restrict(data, access, None)
     values, errors = prepare(
         spec,
@@ -144,7 +161,7 @@ def create(work: Work, loaded: LoadedForm, data: Any) -> RecordRow:
         partial=False,
         defaults=_Defaults(work),
         context=eval_context(work, spec),
-        editable=None if policy.unrestricted else _editable(access),
+        editable=editable,
     )
     if errors:
         raise ValidationFailed(errors)
@@ -182,7 +199,9 @@ def create(work: Work, loaded: LoadedForm, data: Any) -> RecordRow:
         },
     )
     _attach_files(work, spec, values, record_id)
-    return RecordRow(id=record_id, **row)
+    created = RecordRow(id=record_id, **row)
+    lifecycle.created(work, loaded, created)
+    return created
 
 
 def get(work: Work, record_id: int, *, form_id: int | None = None, deleted: bool = False) -> Record:
@@ -302,12 +321,71 @@ def update_record(
     With ``partial`` (PATCH) fields not named keep their values; without it (PUT) the
     input replaces the record's values.
     """
-    spec = loaded.spec
     policy = policy_for(work, loaded)
     record, grants = load(work, loaded, record_id, Action.EDIT)
+    lifecycle.check(work, loaded, record, "edit")
+    access = policy.access(grants)
+    return _write(
+        work,
+        loaded,
+        record,
+        data,
+        revision=revision,
+        partial=partial,
+        access=access,
+        editable=None if policy.unrestricted else _editable(access),
+    )
+
+
+def change_as_step(
+    work: Work, loaded: LoadedForm, record_id: int, data: Any, editable: set[str] | None
+) -> tuple[Record, dict[str, list[Any]]]:
+    """Change a record as a step of a process the record is in (an approver adjusting the
+    fields their node lets them edit, a flow's action): no permission grants apply, only
+    ``editable`` (None: every field); validated like any edit. Returns the record and the
+    changes written ({key: [before, after]}, empty when nothing changed)."""
+    record = get(work, record_id, form_id=loaded.form.id)
+    spec = loaded.spec
+    access = (
+        {}
+        if editable is None
+        else {f.key: (Access.EDIT if f.key in editable else Access.READ) for f in spec.data_fields}
+    )
+    before = record.revision
+    record = _write(
+        work,
+        loaded,
+        record,
+        data,
+        revision=record.revision,
+        partial=True,
+        access=access,
+        editable=editable,
+    )
+    if record.revision == before:
+        return record, {}
+    latest = work.session.scalar(
+        select(Revision.changes).where(
+            Revision.record_id == record.id, Revision.revision == record.revision
+        )
+    )
+    return record, dict(latest or {})
+
+
+def _write(
+    work: Work,
+    loaded: LoadedForm,
+    record: Record,
+    data: Any,
+    *,
+    revision: int | None,
+    partial: bool,
+    access: dict[str, Access],
+    editable: set[str] | None,
+) -> Record:
+    spec = loaded.spec
     _check_revision(record, revision)
     current = from_document(spec, record.data)
-    access = policy.access(grants)
     data = _restrict(data, access, current)
     if not partial and isinstance(data, dict):
         # A full replace still keeps what the person may not change.
@@ -321,7 +399,7 @@ def update_record(
         partial=partial,
         defaults=_Defaults(work),
         context=eval_context(work, spec),
-        editable=None if policy.unrestricted else _editable(access),
+        editable=editable,
     )
     if errors:
         raise ValidationFailed(errors)
@@ -401,6 +479,7 @@ def delete(
 ) -> Record:
     """Move a record to the recycle bin (soft delete); its data is kept."""
     record, _ = load(work, loaded, record_id, Action.DELETE)
+    lifecycle.check(work, loaded, record, "delete")
     _check_revision(record, revision)
     _transition(work, record, RevisionAction.DELETE, deleted_at=work.now, deleted_by=work.actor_id)
     return record

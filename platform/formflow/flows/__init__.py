@@ -1,0 +1,1 @@
+"""Approval flows: definitions, running instances, tasks and their history."""
