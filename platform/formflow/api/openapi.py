@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Response
 
+from . import openapi_flows
 from .blueprint import api, respond
 
 ERRORS = {"$ref": "#/components/responses/Errors"}
@@ -793,6 +794,7 @@ def build_document() -> dict[str, Any]:
             }
         },
     }
+    paths.update(openapi_flows.paths())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -812,7 +814,7 @@ def build_document() -> dict[str, Any]:
                     "description": "A token from `formflow create-user`",
                 }
             },
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_flows.SCHEMAS},
             "responses": {"Errors": _json(_ref("Errors"), "The problems, each naming its field")},
         },
     }

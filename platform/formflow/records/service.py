@@ -364,6 +364,7 @@ def change_as_step(
     )
     if record.revision == before:
         return record, {}
+    work.session.flush()
     latest = work.session.scalar(
         select(Revision.changes).where(
             Revision.record_id == record.id, Revision.revision == record.revision

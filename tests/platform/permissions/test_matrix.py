@@ -106,6 +106,64 @@ def _conversion(world) -> int:
         return row.id
 
 
+#: A manual approval of deals by the manager (started by the API or an automation).
+DEAL_FLOW = {
+    "name": "crm.deal_check",
+    "title": "Deal check",
+    "form": "crm.deal",
+    "trigger": "manual",
+    "nodes": [
+        {"id": "start", "type": "start", "next": "check"},
+        {
+            "id": "check",
+            "type": "approval",
+            "approvers": [{"user": "manager_n"}],
+            "fields": {"margin": "hidden"},
+            "next": "done",
+        },
+        {"id": "done", "type": "end", "result": "approved"},
+    ],
+}
+
+
+def _flow(world) -> str:
+    from formflow.flows import service as flows
+
+    with world.runtime.write() as work:
+        if not any(f.name == DEAL_FLOW["name"] for f in flows.all_flows(work)):
+            flows.publish(work, DEAL_FLOW)
+    return DEAL_FLOW["name"]
+
+
+def _instance(world, *, returned: bool = False) -> int:
+    """A fresh approval of a new deal of rep A's, waiting on the manager (or returned)."""
+    from formflow.flows import actions
+
+    _flow(world)
+    record_id = world.new_deal("rep_a")
+    with world.runtime.write(world._as("rep_a")) as work:
+        instance = actions.start(work, DEAL_FLOW["name"], get_form(work, "crm.deal"), record_id)
+        instance_id = instance.id
+    if returned:
+        with world.runtime.write(world._as("manager")) as work:
+            actions.act(work, _task(world, instance_id), "return")
+    return instance_id
+
+
+def _task(world, instance_id: int | None = None) -> int:
+    from sqlalchemy import select
+
+    from formflow.flows.models import FlowTask
+
+    instance_id = instance_id or _instance(world)
+    with world.runtime.read() as work:
+        return work.session.scalar(
+            select(FlowTask.id).where(
+                FlowTask.instance_id == instance_id, FlowTask.state == "pending"
+            )
+        )
+
+
 def _builder_post(action: str, body: Callable[[Any], dict[str, Any]] | None = None) -> Case:
     """A builder action on a fresh scratch form, as the builder page posts it."""
     holder: dict[str, str] = {}
@@ -126,6 +184,7 @@ def _builder_post(action: str, body: Callable[[Any], dict[str, Any]] | None = No
 REVIEWERS = frozenset({"admin", "rep_a", "manager"})  # who may see rep A's deal
 USERS = frozenset({"admin", "rep_a", "rep_b", "manager"})  # who may use the form at all
 ADMIN = frozenset({"admin"})
+REP_A = frozenset({"rep_a"})
 DEAL_API = "/api/v1/forms/crm.deal"
 
 RULES: dict[str, list[Case]] = {
@@ -142,6 +201,45 @@ RULES: dict[str, list[Case]] = {
     "api.list_conversions": [Case("GET", lambda w: f"{DEAL_API}/conversions", ADMIN)],
     "api.get_conversion": [
         Case("GET", lambda w: f"{DEAL_API}/conversions/{_conversion(w)}", ADMIN)
+    ],
+    "api.list_flows": [Case("GET", lambda w: "/api/v1/flows", ADMIN)],
+    "api.get_flow": [Case("GET", lambda w: f"/api/v1/flows/{_flow(w)}", ADMIN)],
+    "api.put_flow": [
+        Case("PUT", lambda w: f"/api/v1/flows/{_flow(w)}", ADMIN, body=lambda w: DEAL_FLOW)
+    ],
+    "api.list_tasks": [Case("GET", lambda w: "/api/v1/tasks", SIGNED_IN)],
+    "api.act_on_task": [
+        Case(
+            "POST",
+            lambda w: f"/api/v1/tasks/{_task(w)}/actions",
+            frozenset({"manager"}),
+            body=lambda w: {"action": "approve", "comment": "ok"},
+        )
+    ],
+    "api.list_instances": [Case("GET", lambda w: "/api/v1/flow-instances", SIGNED_IN)],
+    "api.get_instance": [
+        Case("GET", lambda w: f"/api/v1/flow-instances/{_instance(w)}", REVIEWERS)
+    ],
+    "api.withdraw_instance": [
+        Case("POST", lambda w: f"/api/v1/flow-instances/{_instance(w)}/withdraw", REP_A)
+    ],
+    "api.resubmit_instance": [
+        Case(
+            "POST",
+            lambda w: f"/api/v1/flow-instances/{_instance(w, returned=True)}/resubmit",
+            REP_A,
+        )
+    ],
+    "api.urge_instance": [
+        Case("POST", lambda w: f"/api/v1/flow-instances/{_instance(w)}/urge", REP_A)
+    ],
+    "api.comment_instance": [
+        Case(
+            "POST",
+            lambda w: f"/api/v1/flow-instances/{_instance(w)}/comments",
+            REVIEWERS,
+            body=lambda w: {"comment": "noted"},
+        )
     ],
     "api.get_permissions": [Case("GET", lambda w: f"{DEAL_API}/permissions", ADMIN)],
     "api.put_permissions": [

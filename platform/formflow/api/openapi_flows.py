@@ -1,0 +1,355 @@
+"""The approval part of the OpenAPI document: flows, tasks, flow instances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..flows.inbox import Box
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(code): {"$ref": "#/components/responses/Errors"} for code in codes}
+
+
+_TIME = {"type": "string", "format": "date-time"}
+_MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_INSTANCE_STATES = ["running", "returned", "approved", "rejected", "withdrawn"]
+_TASK_STATES = [
+    "pending",
+    "queued",
+    "approved",
+    "rejected",
+    "returned",
+    "transferred",
+    "cancelled",
+    "cc",
+]
+_CURSOR = {
+    "name": "before",
+    "in": "query",
+    "description": "The `next` of the previous page",
+    "schema": {"type": "integer"},
+}
+_FLOW_NAME = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "description": "The flow's qualified name, `app.flow`",
+    "schema": {"type": "string"},
+}
+_INSTANCE_ID = {
+    "name": "instance_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+SCHEMAS: dict[str, Any] = {
+    "FlowDefinition": {
+        "type": "object",
+        "required": ["name", "title", "form", "trigger", "nodes"],
+        "description": "An approval flow, as the files under workflows/ (nodes: start, "
+        "approval, cc, branch, parallel, join, action, end); every problem is reported at its "
+        "JSON pointer (`/nodes/2/approvers/0/field`)",
+        "properties": {
+            "name": {"type": "string"},
+            "form": {"type": "string"},
+            "trigger": {"enum": ["submit", "manual"]},
+            "nodes": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "Flow": {
+        "type": "object",
+        "required": ["name", "title", "form", "trigger", "version"],
+        "properties": {
+            "name": {"type": "string"},
+            "title": {"type": "string"},
+            "form": {"type": "string"},
+            "trigger": {"enum": ["submit", "manual"]},
+            "version": {"type": "integer"},
+            "definition": {"type": "object"},
+        },
+    },
+    "Task": {
+        "type": "object",
+        "required": ["id", "node", "assignee", "state", "created_at"],
+        "properties": {
+            "id": {"type": "integer"},
+            "node": {"type": "string"},
+            "assignee": {"type": "integer"},
+            "state": {"enum": _TASK_STATES},
+            "round": {"type": "integer"},
+            "created_at": _TIME,
+            "acted_at": _MAYBE_TIME,
+            "comment": {"type": ["string", "null"]},
+            "remind_at": _MAYBE_TIME,
+            "escalate_at": _MAYBE_TIME,
+            "auto_at": _MAYBE_TIME,
+            "instance": {"type": "integer"},
+            "flow": {"type": "string"},
+            "flow_title": {"type": "string"},
+            "form": {"type": "string"},
+            "record_id": {"type": "integer"},
+            "initiator": {"type": ["integer", "null"]},
+            "instance_state": {"enum": _INSTANCE_STATES},
+        },
+    },
+    "TaskAction": {
+        "type": "object",
+        "required": ["action"],
+        "properties": {
+            "action": {
+                "enum": ["approve", "reject", "return", "transfer", "add_approver", "comment"]
+            },
+            "comment": {"type": "string"},
+            "data": {
+                "type": "object",
+                "description": "approve: new values of the fields the step lets the approver "
+                "edit (validated; recorded in the history)",
+            },
+            "to": {
+                "type": "string",
+                "description": "return: `initiator` (default) or an earlier approval node's id",
+            },
+            "user": {"type": "string", "description": "transfer, add_approver: a username"},
+            "position": {"enum": ["before", "after"], "description": "add_approver"},
+            "files": {"type": "array", "items": {"type": "integer"}},
+        },
+    },
+    "FlowEvent": {
+        "type": "object",
+        "required": ["id", "action", "at"],
+        "properties": {
+            "id": {"type": "integer"},
+            "action": {"type": "string"},
+            "node": {"type": ["string", "null"]},
+            "actor": {"type": ["integer", "null"]},
+            "task": {"type": ["integer", "null"]},
+            "comment": {"type": ["string", "null"]},
+            "details": {
+                "type": "object",
+                "description": "`changes` {field: [before, after]}, `people`, `to_user`, …",
+            },
+            "at": _TIME,
+        },
+    },
+    "FlowInstanceSummary": {
+        "type": "object",
+        "required": ["id", "flow", "version", "record_id", "state", "active", "started_at"],
+        "properties": {
+            "id": {"type": "integer"},
+            "flow": {"type": "string"},
+            "version": {"type": "integer", "description": "The flow version it is pinned to"},
+            "record_id": {"type": "integer"},
+            "initiator": {"type": ["integer", "null"]},
+            "state": {"enum": _INSTANCE_STATES},
+            "active": {"type": "array", "items": {"type": "string"}},
+            "started_at": _TIME,
+            "finished_at": _MAYBE_TIME,
+        },
+    },
+    "FlowInstance": {
+        "allOf": [
+            _ref("FlowInstanceSummary"),
+            {
+                "type": "object",
+                "required": ["form", "revision", "tasks", "history"],
+                "properties": {
+                    "form": {"type": "string"},
+                    "revision": {"type": "integer"},
+                    "tasks": {"type": "array", "items": _ref("Task")},
+                    "history": {"type": "array", "items": _ref("FlowEvent")},
+                },
+            },
+        ]
+    },
+}
+
+_COMMENT_BODY = {
+    "required": False,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "comment": {"type": "string"},
+                    "data": {"type": "object", "description": "resubmit: the initiator's edits"},
+                    "files": {"type": "array", "items": {"type": "integer"}},
+                },
+            }
+        }
+    },
+}
+
+
+def paths() -> dict[str, Any]:
+    instance_verbs = {
+        "withdraw": "Withdraw (the initiator, before the first decision)",
+        "resubmit": "Resubmit a returned record, with edits (the initiator)",
+        "urge": "Remind the current approvers (the initiator)",
+        "comments": "Comment, with attachments (anyone who may see it)",
+    }
+    out: dict[str, Any] = {
+        "/flows": {
+            "get": {
+                "operationId": "listFlows",
+                "tags": ["flows"],
+                "summary": "Every approval flow (admin)",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["flows"],
+                            "properties": {"flows": {"type": "array", "items": _ref("Flow")}},
+                        }
+                    ),
+                    **_errors(401, 403),
+                },
+            }
+        },
+        "/flows/{name}": {
+            "get": {
+                "operationId": "getFlow",
+                "tags": ["flows"],
+                "summary": "A flow and its definition (`?version=n` for an older one; admin)",
+                "parameters": [
+                    _FLOW_NAME,
+                    {"name": "version", "in": "query", "schema": {"type": "integer"}},
+                ],
+                "responses": {"200": _json(_ref("Flow")), **_errors(401, 403, 404)},
+            },
+            "put": {
+                "operationId": "putFlow",
+                "tags": ["flows"],
+                "summary": "Publish a new version (running approvals keep theirs; admin)",
+                "parameters": [_FLOW_NAME],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("FlowDefinition")}},
+                },
+                "responses": {
+                    "200": _json(_ref("Flow")),
+                    "201": _json(_ref("Flow"), "Created"),
+                    **_errors(400, 401, 403, 422),
+                },
+            },
+        },
+        "/tasks": {
+            "get": {
+                "operationId": "listTasks",
+                "tags": ["tasks"],
+                "summary": "My tasks, newest first, 50 a page, with the count of every box",
+                "parameters": [
+                    {
+                        "name": "box",
+                        "in": "query",
+                        "schema": {"enum": [b.value for b in Box], "default": "pending"},
+                    },
+                    {
+                        "name": "form",
+                        "in": "query",
+                        "description": "Only this form's (`app.form`)",
+                        "schema": {"type": "string"},
+                    },
+                    _CURSOR,
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["tasks", "counts", "next"],
+                            "properties": {
+                                "tasks": {"type": "array", "items": _ref("Task")},
+                                "counts": {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "integer"},
+                                },
+                                "next": {"type": ["string", "null"]},
+                            },
+                        }
+                    ),
+                    **_errors(400, 401),
+                },
+            }
+        },
+        "/tasks/{task_id}/actions": {
+            "post": {
+                "operationId": "actOnTask",
+                "tags": ["tasks"],
+                "summary": "Approve, reject, return, transfer, add an approver or comment; a "
+                "task already decided (a double click, a racing approver) gets 409",
+                "parameters": [
+                    {
+                        "name": "task_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1},
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("TaskAction")}},
+                },
+                "responses": {
+                    "200": _json(_ref("FlowInstance")),
+                    **_errors(400, 401, 403, 404, 409, 422),
+                },
+            }
+        },
+        "/flow-instances": {
+            "get": {
+                "operationId": "listFlowInstances",
+                "tags": ["flows"],
+                "summary": "Approvals I started, newest first",
+                "parameters": [_CURSOR],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["instances", "next"],
+                            "properties": {
+                                "instances": {
+                                    "type": "array",
+                                    "items": _ref("FlowInstanceSummary"),
+                                },
+                                "next": {"type": ["string", "null"]},
+                            },
+                        }
+                    ),
+                    **_errors(401),
+                },
+            }
+        },
+        "/flow-instances/{instance_id}": {
+            "get": {
+                "operationId": "getFlowInstance",
+                "tags": ["flows"],
+                "summary": "An approval's state, tasks and history",
+                "parameters": [_INSTANCE_ID],
+                "responses": {"200": _json(_ref("FlowInstance")), **_errors(401, 404)},
+            }
+        },
+    }
+    for verb, summary in instance_verbs.items():
+        out[f"/flow-instances/{{instance_id}}/{verb}"] = {
+            "post": {
+                "operationId": f"{verb}FlowInstance",
+                "tags": ["flows"],
+                "summary": summary,
+                "parameters": [_INSTANCE_ID],
+                "requestBody": _COMMENT_BODY,
+                "responses": {
+                    "200": _json(_ref("FlowInstance")),
+                    **_errors(400, 401, 403, 404, 409, 422),
+                },
+            }
+        }
+    return out
