@@ -117,51 +117,74 @@ def issue_token(username: str, name: str) -> None:
     help="Install from this folder of definition files instead of a plugin's.",
 )
 @click.option("--title", default=None, help="The app's title (with --path).")
-def install_app(name: str | None, path: Path | None, title: str | None) -> None:
-    """Install (or upgrade) an app from its definition files.
+@click.option(
+    "--flows",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also install the approval flows of this folder (with --path).",
+)
+def install_app(name: str | None, path: Path | None, title: str | None, flows: Path | None) -> None:
+    """Install (or upgrade) an app from its definition files: forms, then flows.
 
     Without arguments, installs every app the installed plugins ship.
     """
     from .apps.files import install
+    from .flows import files as flow_files
 
     runtime = _runtime()
     if path is not None:
         if not name:
             raise click.UsageError("give the app's NAME with --path")
-        targets = [(name, title or name, path, None)]
+        targets = [(name, title or name, path, None, flows)]
     else:
         bundles = runtime.plugins.apps()
         if name:
             bundles = [b for b in bundles if b.name == name]
             if not bundles:
                 raise click.UsageError(f"no plugin ships an app named '{name}'")
-        targets = [(b.name, b.title, b.schemas, b.plugin) for b in bundles]
-    for app_name, app_title, folder, plugin in targets:
+        targets = [(b.name, b.title, b.schemas, b.plugin, b.workflows) for b in bundles]
+    for app_name, app_title, folder, plugin, flow_folder in targets:
         try:
             with runtime.write() as work:
                 report = install(work, app_name, app_title, folder, plugin=plugin)
+                flows_report = (
+                    flow_files.install(work, app_name, flow_folder)
+                    if flow_folder
+                    else flow_files.FlowsReport()
+                )
         except FormflowError as error:
             _fail(error)
         click.echo(
             f"installed {app_name}: {len(report.published)} form(s) published, "
-            f"{len(report.unchanged)} unchanged"
+            f"{len(report.unchanged)} unchanged; {len(flows_report.published)} flow(s) "
+            f"published, {len(flows_report.unchanged)} unchanged"
         )
 
 
 @main.command("export-app")
 @click.argument("name")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-def export_app(name: str, folder: Path) -> None:
+@click.option(
+    "--flows",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write the app's approval flows to this folder, one file per flow.",
+)
+def export_app(name: str, folder: Path, flows: Path | None) -> None:
     """Write app NAME's current definitions to FOLDER, one file per form."""
     from .apps.files import export
+    from .flows import files as flow_files
 
     runtime = _runtime()
     try:
         with runtime.read() as work:
             written = export(work, name, folder)
+            flow_paths = flow_files.export(work, name, flows) if flows else []
     except FormflowError as error:
         _fail(error)
     click.echo(f"exported {len(written)} form(s) to {folder}")
+    if flows:
+        click.echo(f"exported {len(flow_paths)} flow(s) to {flows}")
 
 
 @main.command("run")
