@@ -10,7 +10,7 @@ def register_web(app: Flask) -> None:
     from flask_wtf.csrf import CSRFProtect
 
     from ..api import api
-    from . import admin, auth, builder, home, i18n, records, transfer
+    from . import admin, approvals, auth, builder, home, i18n, records, transfer
     from .session import load_user
 
     csrf = CSRFProtect(app)
@@ -18,7 +18,15 @@ def register_web(app: Flask) -> None:
     app.extensions["csrf"] = csrf
     i18n.init(app)
     app.before_request(load_user)
-    for blueprint in (auth.bp, home.bp, records.bp, admin.bp, transfer.bp, builder.bp):
+    for blueprint in (
+        auth.bp,
+        home.bp,
+        records.bp,
+        admin.bp,
+        transfer.bp,
+        builder.bp,
+        approvals.bp,
+    ):
         app.register_blueprint(blueprint)
     app.jinja_env.globals.update(i18n.template_globals())
     app.jinja_env.filters["urlencode_without"] = _urlencode_without
@@ -27,7 +35,11 @@ def register_web(app: Flask) -> None:
     def per_request() -> dict[str, object]:
         # The reader's language once per page, not once per label (a 50-row list asked
         # Flask-Babel 600 times: a quarter of the page's time).
-        return {"url_map_endpoints": app.view_functions, "lang": i18n.language()}
+        return {
+            "url_map_endpoints": app.view_functions,
+            "lang": i18n.language(),
+            "pending_tasks": approvals.pending_count,
+        }
 
 
 def _urlencode_without(args: object, key: str) -> str:

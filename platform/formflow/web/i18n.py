@@ -154,6 +154,19 @@ ERROR_MESSAGES = {
     "http": N_("the request could not be handled"),
     "internal": N_("something went wrong on our side; it has been logged"),
     "invalid": N_("is not valid"),
+    # approvals
+    "busy": N_("is already in this approval flow"),
+    "choice": N_("is not one of the choices offered"),
+    "data": N_("only an approval may change fields"),
+    "decided": N_("an approver has already decided: it can no longer be withdrawn"),
+    "finished": N_("this approval has already finished"),
+    "form_changed": N_("this flow belongs to another form"),
+    "same_user": N_("the task is already theirs"),
+    "schema.type": N_("is of the wrong type"),
+    "state": N_("the approval is not waiting for that"),
+    "task_closed": N_("this task was already decided; nothing was changed"),
+    "to": N_("is not an earlier approval step of this flow"),
+    "unknown_form": N_("names a form that does not exist"),
 }
 
 #: The templates for errors raised (or passed on) without the params their code's template

@@ -19,6 +19,8 @@ from ..definitions.service import LoadedForm, get_form
 from ..definitions.spec import FieldSpec, FormSpec
 from ..errors import BadRequest, Conflict, FieldError, Forbidden, FormflowError, NotFound
 from ..files import storage
+from ..flows import actions as flow_actions
+from ..flows import inbox as flow_inbox
 from ..people import service as people
 from ..people.models import Department, User
 from ..permissions.models import Access, Action
@@ -532,6 +534,16 @@ def show_record(form: str, record_id: int) -> Any:
         can_edit = not deleted and _can(work, policy, Action.EDIT, record.id)
         can_delete = not deleted and _can(work, policy, Action.DELETE, record.id)
         links = _links(work, loaded, values)
+        approvals = [
+            i
+            for i in flow_inbox.instances_of_record(work, record.id)
+            if flow_actions.can_see(work, i)
+        ]
+        if any(
+            i.state == "running" or (i.state == "returned" and i.initiator_id != work.actor_id)
+            for i in approvals
+        ):
+            can_edit = can_delete = False  # under approval: only its steps change it
         shown = [
             (f, _shown_value(f, values.get(f.key), display))
             for f in loaded.spec.fields
@@ -551,6 +563,7 @@ def show_record(form: str, record_id: int) -> Any:
             "deleted": deleted,
             "can_restore": deleted and policy.allows(Action.MANAGE),
             "links": links,
+            "approvals": approvals,
             "owner": (
                 display.user_name(record.owner_id)
                 if record.owner_id and loaded.spec.owner_field is None

@@ -302,6 +302,29 @@ RULES: dict[str, list[Case]] = {
         Case("POST", lambda w: "/language", EVERYONE, form=True, body=lambda w: {"language": "en"})
     ],
     "home.index": [Case("GET", lambda w: "/", SIGNED_IN)],
+    "approvals.index": [Case("GET", lambda w: "/approvals/?box=handled", SIGNED_IN)],
+    "approvals.task": [
+        Case("GET", lambda w: f"/approvals/tasks/{_task(w)}", frozenset({"manager"})),
+        Case(
+            "POST",
+            lambda w: f"/approvals/tasks/{_task(w)}",
+            frozenset({"manager"}),
+            form=True,
+            body=lambda w: {"action": "approve", "comment": "ok"},
+        ),
+    ],
+    "approvals.instance": [
+        Case("GET", lambda w: f"/approvals/instances/{_instance(w)}", REVIEWERS)
+    ],
+    "approvals.initiator_action": [
+        Case(
+            "POST",
+            lambda w: f"/approvals/instances/{_instance(w)}/urge",
+            REP_A,
+            form=True,
+            lands="/approvals/instances/",
+        )
+    ],
     "records.list_records": [Case("GET", lambda w: "/f/crm.deal/", USERS)],
     "records.recycle_bin": [Case("GET", lambda w: "/f/crm.deal/bin", ADMIN)],
     "records.save_columns": [
