@@ -10,7 +10,7 @@ def register_web(app: Flask) -> None:
     from flask_wtf.csrf import CSRFProtect
 
     from ..api import api
-    from . import admin, approvals, auth, builder, home, i18n, records, transfer
+    from . import admin, approvals, auth, builder, flow_designer, home, i18n, records, transfer
     from .session import load_user
 
     csrf = CSRFProtect(app)
@@ -26,6 +26,7 @@ def register_web(app: Flask) -> None:
         transfer.bp,
         builder.bp,
         approvals.bp,
+        flow_designer.bp,
     ):
         app.register_blueprint(blueprint)
     app.jinja_env.globals.update(i18n.template_globals())

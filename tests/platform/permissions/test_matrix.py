@@ -302,6 +302,21 @@ RULES: dict[str, list[Case]] = {
         Case("POST", lambda w: "/language", EVERYONE, form=True, body=lambda w: {"language": "en"})
     ],
     "home.index": [Case("GET", lambda w: "/", SIGNED_IN)],
+    "flow_designer.index": [Case("GET", lambda w: "/admin/flows/", ADMIN)],
+    "flow_designer.design": [Case("GET", lambda w: f"/admin/flows/{_flow(w)}", ADMIN)],
+    "flow_designer.edit": [
+        Case(
+            "POST",
+            lambda w: f"/admin/flows/{_flow(w)}/edit",
+            ADMIN,
+            form=True,
+            body=lambda w: {"op": "add", "after": "start", "kind": "cc"},
+        )
+    ],
+    "flow_designer.publish": [
+        Case("POST", lambda w: f"/admin/flows/{_flow(w)}/publish", ADMIN, form=True)
+    ],
+    "flow_designer.export": [Case("GET", lambda w: f"/admin/flows/{_flow(w)}/export", ADMIN)],
     "approvals.index": [Case("GET", lambda w: "/approvals/?box=handled", SIGNED_IN)],
     "approvals.task": [
         Case("GET", lambda w: f"/approvals/tasks/{_task(w)}", frozenset({"manager"})),
