@@ -32,6 +32,25 @@ bp = Blueprint("approvals", __name__, url_prefix="/approvals")
 
 BOXES = ("pending", "handled", "cc", "started")
 
+#: Task and approval states as people read them.
+STATE_WORDS = {
+    "pending": N_("waiting"),
+    "queued": N_("queued"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "returned": N_("returned"),
+    "transferred": N_("transferred"),
+    "cancelled": N_("not needed"),
+    "cc": N_("copy"),
+    "running": N_("in approval"),
+    "withdrawn": N_("withdrawn"),
+}
+
+
+@bp.app_template_global()
+def state_word(state: str) -> str:
+    return _(STATE_WORDS[state]) if state in STATE_WORDS else state
+
 
 # -- the inbox -------------------------------------------------------------------------------
 
