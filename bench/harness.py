@@ -24,12 +24,15 @@ class Instance:
 
 
 def instance(
-    database_url: str | None = None, form: dict[str, Any] | None = None, name: str = "bench.order"
+    database_url: str | None = None,
+    form: dict[str, Any] | None = None,
+    name: str = "bench.order",
+    redis_url: str | None = None,
 ) -> Instance:
     """A migrated database with one admin and, when given, one published form."""
     folder = Path(tempfile.mkdtemp(prefix="formflow-bench-"))
     url = database_url or f"sqlite:///{folder / 'bench.db'}"
-    runtime = Runtime(Config(instance_path=folder, database_url=url))
+    runtime = Runtime(Config(instance_path=folder, database_url=url, redis_url=redis_url))
     upgrade(runtime.db.engine)
     with runtime.write() as work:
         user = create_user(work, "bench", is_admin=True)
