@@ -121,7 +121,11 @@ SCHEMAS: dict[str, Any] = {
             },
             "user": {"type": "string", "description": "transfer, add_approver: a username"},
             "position": {"enum": ["before", "after"], "description": "add_approver"},
-            "files": {"type": "array", "items": {"type": "integer"}},
+            "files": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                "description": "ids of the caller's uploads (POST /files)",
+            },
         },
     },
     "FlowEvent": {
@@ -182,7 +186,11 @@ _COMMENT_BODY = {
                 "properties": {
                     "comment": {"type": "string"},
                     "data": {"type": "object", "description": "resubmit: the initiator's edits"},
-                    "files": {"type": "array", "items": {"type": "integer"}},
+                    "files": {
+                        "type": "array",
+                        "items": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                        "description": "ids of the caller's uploads (POST /files)",
+                    },
                 },
             }
         }

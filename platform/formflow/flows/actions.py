@@ -361,6 +361,7 @@ def comment_on(
     instance = _instance(work, instance_id)
     if not text.strip() and not files:
         raise BadRequest([FieldError("comment", "write a comment or attach a file", "required")])
+    files = _own_uploads(work, files or [])
     Movement(work, instance, _spec(work, instance)).event(
         "commented", None, comment=text.strip() or None, files=files or None
     )
@@ -454,6 +455,27 @@ def _user(work: Work, username: str | None, field: str) -> int:
     if found is None:
         raise BadRequest([FieldError(field, f"no active user '{username}'", "unknown_user")])
     return found
+
+
+def _own_uploads(work: Work, files: Any) -> list[str]:
+    """File ids a comment attaches: uploads of the acting user's (POST /api/v1/files)."""
+    from ..files.models import StoredFile
+
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise BadRequest([FieldError("files", "files must be a list of file ids", "type")])
+    found = set(
+        work.session.scalars(
+            select(StoredFile.id).where(
+                StoredFile.id.in_(files), StoredFile.uploaded_by == work.actor_id
+            )
+        )
+    )
+    missing = [f for f in files if f not in found]
+    if missing:
+        raise BadRequest(
+            [FieldError("files", f"no upload of yours with id {missing[0]}", "reference")]
+        )
+    return list(files)
 
 
 def _is_admin(work: Work) -> bool:

@@ -288,3 +288,23 @@ def test_an_invalid_flow_is_refused_with_pointers_and_nothing_is_saved(world):
     assert refused.value.errors[0].field == "/nodes/1/approvers/0/field"
     quote = world.submit()
     assert world.instance(quote).version == 1
+
+
+def test_a_comment_attaches_only_the_commenters_own_uploads(world):
+    import io
+
+    from formflow.files import storage
+    from tests.platform.files.test_uploads import png
+
+    quote = world.submit()
+    instance = world.instance(quote).id
+    with world.runtime.write(world.user("rita")) as work:
+        mine = storage.save_upload(work, io.BytesIO(png()), "site.png").id
+    with world.runtime.write(world.user("ron")) as work:
+        theirs = storage.save_upload(work, io.BytesIO(png()), "other.png").id
+    with world.runtime.write(world.user("rita")) as work:
+        actions.comment_on(work, instance, "photo of the site", files=[mine])
+    with world.runtime.write(world.user("rita")) as work, pytest.raises(BadRequest) as refused:
+        actions.comment_on(work, instance, "not mine", files=[theirs])
+    assert refused.value.errors[0].field == "files"
+    assert world.history(quote)[-1] == ("commented", None)
