@@ -11,7 +11,7 @@ from ..errors import BadRequest, FieldError, NotFound
 from ..flows import actions, inbox
 from ..flows import service as flows
 from ..flows.models import Flow, FlowEvent, FlowInstance, FlowTask
-from .blueprint import api, json_body, read, require_admin, respond, write
+from .blueprint import actor, api, json_body, read, require_admin, respond, runtime, write
 from .representation import timestamp
 
 PAGE = 50
@@ -102,6 +102,28 @@ def act_on_task(task_id: int) -> Response:
         assert view is not None
         payload = _instance_json(work, view)
     return respond(payload)
+
+
+@api.post("/tasks/approvals")
+def approve_tasks() -> Response:
+    """Batch approve: ``{"tasks": [ids], "comment": "…"}``; each task on its own, so the
+    refused ones (with why) leave the others approved."""
+    body = json_body()
+    ids = body.get("tasks")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
+        raise BadRequest([FieldError("tasks", "tasks must be a list of task ids", "type")])
+    if len(ids) > 200:
+        raise BadRequest([FieldError("tasks", "at most 200 tasks at once", "maxItems")])
+    refused = actions.approve_many(runtime(), actor(), ids, _text(body, "comment"))
+    return respond(
+        {
+            "approved": [i for i in dict.fromkeys(ids) if i not in refused],
+            "refused": [
+                {"task": i, "errors": [e.as_dict() for e in errors]}
+                for i, errors in refused.items()
+            ],
+        }
+    )
 
 
 @api.get("/flow-instances")

@@ -312,6 +312,54 @@ def paths() -> dict[str, Any]:
                 },
             }
         },
+        "/tasks/approvals": {
+            "post": {
+                "operationId": "approveTasks",
+                "tags": ["tasks"],
+                "summary": "Batch approve my tasks; each on its own, the refused ones say why",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["tasks"],
+                                "properties": {
+                                    "tasks": {
+                                        "type": "array",
+                                        "items": {"type": "integer"},
+                                        "maxItems": 200,
+                                    },
+                                    "comment": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["approved", "refused"],
+                            "properties": {
+                                "approved": {"type": "array", "items": {"type": "integer"}},
+                                "refused": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "task": {"type": "integer"},
+                                            "errors": {"type": "array"},
+                                        },
+                                    },
+                                },
+                            },
+                        }
+                    ),
+                    **_errors(400, 401),
+                },
+            }
+        },
         "/flow-instances": {
             "get": {
                 "operationId": "listFlowInstances",

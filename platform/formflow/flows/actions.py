@@ -154,6 +154,22 @@ def act(
     return instance
 
 
+def approve_many(
+    runtime: Any, actor: Any, task_ids: list[int], comment: str | None = None
+) -> dict[int, list[FieldError]]:
+    """Batch approve from the inbox: each task in a unit of work of its own, so one that
+    cannot be approved (decided meanwhile, its step needs an edit) leaves the others
+    approved. Returns the refused tasks with why."""
+    refused: dict[int, list[FieldError]] = {}
+    for task_id in dict.fromkeys(task_ids):
+        try:
+            with runtime.write(actor) as work:
+                act(work, task_id, TaskAction.APPROVE.value, comment=comment)
+        except (BadRequest, Conflict, Forbidden, NotFound) as error:
+            refused[task_id] = error.errors
+    return refused
+
+
 def _close(work: Work, task: FlowTask, kind: TaskAction, comment: str | None) -> None:
     """Take the task out of pending, only if it still is (a double click gets 409)."""
     state = {

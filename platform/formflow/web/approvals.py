@@ -146,6 +146,26 @@ def node_label(node: dict[str, Any]) -> str:
     return title or node.get("id", "")
 
 
+@bp.post("/batch")
+@login_required
+def batch() -> Any:
+    """Approve the ticked tasks of the inbox, each on its own."""
+    ids = [int(i) for i in request.form.getlist("task") if i.isdigit()]
+    if not ids:
+        flash(_("Tick the tasks to approve first."))
+        return redirect(url_for("approvals.index"))
+    from .session import runtime
+
+    refused = actions.approve_many(
+        runtime(), current_user(), ids, request.form.get("comment", "").strip() or None
+    )
+    approved = len(set(ids)) - len(refused)
+    flash(_("Approved %(n)s.", n=approved))
+    for task_id, errors in refused.items():
+        flash(_("#%(id)s was not approved: %(why)s", id=task_id, why=error_text(errors[0])))
+    return redirect(url_for("approvals.index"))
+
+
 # -- one task ----------------------------------------------------------------------------------
 
 

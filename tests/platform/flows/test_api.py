@@ -226,3 +226,19 @@ def test_a_withdraw_racing_an_approval_gets_one_outcome(api, world, live_server)
         assert final["state"] in ("withdrawn", "approved")
         finished = [e for e in final["history"] if e["action"] == "finished"]
         assert len(finished) == 1
+
+
+def test_batch_approve_approves_each_and_says_why_for_the_rest(api, world, document):
+    for _ in range(3):
+        submit(api, world)
+    manager = api.as_(world.people["max"])
+    tasks = [t["id"] for t in pending(api, world.people["max"])]
+    manager.post(f"/tasks/{tasks[0]}/actions", {"action": "approve"})  # decided already
+    answer = manager.post("/tasks/approvals", {"tasks": tasks, "comment": "all fine"})
+    _check(document, "/tasks/approvals", "post", answer)
+    assert sorted(answer.body["approved"]) == sorted(tasks[1:])
+    (refused,) = answer.body["refused"]
+    assert refused["task"] == tasks[0] and refused["errors"][0]["code"] == "task_closed"
+    assert pending(api, world.people["max"]) == []
+    bad = manager.post("/tasks/approvals", {"tasks": "all"})
+    assert bad.status_code == 400 and bad.body["errors"][0]["field"] == "tasks"

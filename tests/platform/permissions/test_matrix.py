@@ -216,6 +216,14 @@ RULES: dict[str, list[Case]] = {
             body=lambda w: {"action": "approve", "comment": "ok"},
         )
     ],
+    "api.approve_tasks": [
+        Case(
+            "POST",
+            lambda w: "/api/v1/tasks/approvals",
+            SIGNED_IN,
+            body=lambda w: {"tasks": [_task(w)]},
+        )
+    ],
     "api.list_instances": [Case("GET", lambda w: "/api/v1/flow-instances", SIGNED_IN)],
     "api.get_instance": [
         Case("GET", lambda w: f"/api/v1/flow-instances/{_instance(w)}", REVIEWERS)
@@ -327,6 +335,16 @@ RULES: dict[str, list[Case]] = {
             form=True,
             body=lambda w: {"action": "approve", "comment": "ok"},
         ),
+    ],
+    "approvals.batch": [
+        Case(
+            "POST",
+            lambda w: "/approvals/batch",
+            SIGNED_IN,
+            form=True,
+            body=lambda w: {"task": str(_task(w))},
+            lands="/approvals/",
+        )
     ],
     "approvals.instance": [
         Case("GET", lambda w: f"/approvals/instances/{_instance(w)}", REVIEWERS)

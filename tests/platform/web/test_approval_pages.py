@@ -128,3 +128,15 @@ def test_withdrawing_after_a_decision_is_refused_with_the_reason(app, world):
     assert refused.status_code == 409
     assert "already decided" in text(refused)
     assert world.instance(quote).state == "running"
+
+
+def test_batch_approve_from_the_inbox(app, world):
+    quotes = [world.submit(title=f"Quote {i}") for i in range(3)]
+    manager = browser(app, "max")
+    inbox = text(manager.get("/approvals/"))
+    assert inbox.count('name="task"') == 3 and "Approve the ticked" in inbox
+    ticked = [world.task_of(q, "max") for q in quotes[:2]]
+    answer = manager.post("/approvals/batch", data={"task": [str(t) for t in ticked]})
+    assert answer.status_code == 302
+    assert "Approved 2." in text(manager.get("/approvals/"))
+    assert [world.instance(q).state for q in quotes] == ["approved", "approved", "running"]
