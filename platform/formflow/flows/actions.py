@@ -88,8 +88,8 @@ def start(work: Work, flow_name: str, loaded: LoadedForm, record_id: int) -> Flo
 
 def start_on_submit(work: Work, loaded: LoadedForm, row: RecordRow) -> None:
     """The record-created listener: start every submit-triggered flow of the form."""
-    for flow in service.flows_of_form(work, loaded.form.id, trigger="submit"):
-        start(work, flow.name, loaded, row.id)
+    for name in service.submit_flows(work, loaded.form.id):
+        start(work, name, loaded, row.id)
 
 
 # -- acting on a task ----------------------------------------------------------------------

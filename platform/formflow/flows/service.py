@@ -12,9 +12,10 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .. import jsoncodec
+from ..db import DriverStatement
 from ..definitions.service import LoadedForm, get_form, split_name
 from ..errors import FieldError, NotFound, ValidationFailed
 from ..runtime import Work
@@ -104,6 +105,22 @@ def get_flow(work: Work, name: str) -> Flow:
 
 def all_flows(work: Work) -> list[Flow]:
     return list(work.session.scalars(select(Flow).order_by(Flow.name)))
+
+
+_SUBMIT_FLOWS = DriverStatement(
+    select(Flow.name)
+    .where(
+        Flow.form_id == bindparam("form_id"),
+        Flow.current_version > 0,
+        Flow.trigger == "submit",
+    )
+    .order_by(Flow.id)
+)
+
+
+def submit_flows(work: Work, form_id: int) -> list[str]:
+    """Names of the flows a submit of the form starts (read on every record created)."""
+    return [row[0] for row in work.run(_SUBMIT_FLOWS, {"form_id": form_id}).fetchall()]
 
 
 def flows_of_form(work: Work, form_id: int, trigger: str | None = None) -> list[Flow]:

@@ -11,9 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import bindparam, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from .. import jsoncodec
+from ..db import DriverStatement
 from ..definitions.service import LoadedForm
 from ..definitions.spec import FieldSpec
 from ..records.models import Record
@@ -162,17 +164,43 @@ def person_of(work: Work) -> Person | None:
         return None
     key = ("person", work.actor.id)
     if key not in work.memo:
-        from ..people.service import departments_below, roles_of, user_departments
+        from ..people.service import departments_below, roles_and_departments
 
-        departments = frozenset(user_departments(work, work.actor.id))
+        roles, ordered = roles_and_departments(work, work.actor.id)
+        departments = frozenset(ordered)
         work.memo[key] = Person(
             id=work.actor.id,
             admin=bool(work.actor.is_admin),
-            roles=frozenset(roles_of(work, work.actor.id)),
+            roles=frozenset(roles),
             departments=departments,
             subtree=frozenset(departments_below(work, departments)),
         )
+        # What the record service asks of the actor (active, primary department), known now.
+        work.memo.setdefault(
+            ("user", work.actor.id), (bool(work.actor.is_active), ordered[0] if ordered else None)
+        )
     return work.memo[key]
+
+
+#: A form's grants, read for every request on it: run on the driver (a user's roles are
+#: matched in Python; a form has a handful of grants).
+_GRANTS_OF_FORM = DriverStatement(
+    select(
+        FormGrant.id,
+        FormGrant.role_id,
+        FormGrant.actions,
+        FormGrant.scope,
+        FormGrant.conditions,
+        FormGrant.fields,
+    )
+    .where(FormGrant.form_id == bindparam("form_id"))
+    .order_by(FormGrant.id)
+)
+
+
+def _json(value: Any) -> Any:
+    """A JSON column as the driver gives it: text on SQLite, decoded on PostgreSQL."""
+    return jsoncodec.loads(value) if isinstance(value, str | bytes) else value
 
 
 def policy_for(work: Work, loaded: LoadedForm) -> FormPolicy:
@@ -183,23 +211,17 @@ def policy_for(work: Work, loaded: LoadedForm) -> FormPolicy:
     person = person_of(work)
     policy = FormPolicy(loaded, person)
     if person is not None and not person.admin:
-        rows = work.session.scalars(
-            select(FormGrant).where(
-                FormGrant.form_id == loaded.form.id,
-                or_(
-                    FormGrant.role_id.is_(None), FormGrant.role_id.in_(sorted(person.roles) or [-1])
-                ),
-            )
-        )
+        rows = work.run(_GRANTS_OF_FORM, {"form_id": loaded.form.id}).fetchall()
         policy.grants = [
             Grant(
-                row.id,
-                frozenset(row.actions),
-                row.scope,
-                tuple(row.conditions or ()),
-                dict(row.fields or {}),
+                grant_id,
+                frozenset(_json(actions)),
+                scope,
+                tuple(_json(conditions) or ()),
+                dict(_json(fields) or {}),
             )
-            for row in rows
+            for grant_id, role_id, actions, scope, conditions, fields in rows
+            if role_id is None or role_id in person.roles
         ]
     work.memo[key] = policy
     return policy
