@@ -235,6 +235,24 @@ def worker(burst: bool, queues: tuple[str, ...]) -> None:
     run_worker(config.redis_url, list(queues) or None, burst=burst)
 
 
+@main.command("scheduler")
+@click.option("--interval", default=10.0, show_default=True, help="seconds between sweeps")
+@click.option("--once", is_flag=True, help="Sweep once and stop.")
+def scheduler(interval: float, once: bool) -> None:
+    """Sweep due reminders and flow timeouts into the queue (two running do no harm: each
+    reminder is claimed by one sweep)."""
+    from .reminders.sweep import run_scheduler
+
+    config = Config.from_env()
+    if not config.redis_url:
+        raise click.UsageError("set REDIS_URL (formflow dev starts an embedded server for you)")
+    runtime = Runtime(config)
+    try:
+        run_scheduler(runtime, interval=interval, once=once)
+    finally:
+        runtime.close()
+
+
 @main.command("dev")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)

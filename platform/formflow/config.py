@@ -38,6 +38,11 @@ class Config:
     conversion_pause: float = 0.0
     #: The RQ queue background conversions go to.
     conversion_queue: str = "default"
+    #: The RQ queue due reminders and flow timeouts are delivered from.
+    reminder_queue: str = "default"
+    #: A reminder queued this long ago and still not delivered (Redis flushed, a worker
+    #: killed) is queued again by the next sweep.
+    reminder_lease_seconds: int = 300
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -56,6 +61,8 @@ class Config:
             conversion_batch=int(os.environ.get("FORMFLOW_CONVERSION_BATCH", 500)),
             conversion_pause=float(os.environ.get("FORMFLOW_CONVERSION_PAUSE", 0)),
             conversion_queue=os.environ.get("FORMFLOW_CONVERSION_QUEUE", "default"),
+            reminder_queue=os.environ.get("FORMFLOW_REMINDER_QUEUE", "default"),
+            reminder_lease_seconds=int(os.environ.get("FORMFLOW_REMINDER_LEASE", 300)),
         )
         return replace(config, **overrides)
 

@@ -1,8 +1,9 @@
 """``formflow dev``: the whole system on one machine, for trying it out and developing.
 
 Creates the instance folder and database, installs the plugins' apps, makes sure an
-administrator exists, starts the embedded Redis-compatible server, one RQ worker and the
-web server, prints where to log in, and stops everything on Ctrl-C (or when one part dies).
+administrator exists, starts the embedded Redis-compatible server, one RQ worker, the
+reminder scheduler and the web server, prints where to log in, and stops everything on
+Ctrl-C (or when one part dies).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def run_dev(host: str, port: int, demo: bool) -> None:
         env["REDIS_URL"] = redis_server.url_of(server)
     children = [
         subprocess.Popen(_formflow("worker"), env=env),
+        subprocess.Popen(_formflow("scheduler"), env=env),
         subprocess.Popen(
             [
                 sys.executable,

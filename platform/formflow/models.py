@@ -4,6 +4,7 @@ from .db import Base
 from .definitions.models import App, Form, FormConversion, FormDraft, FormVersion
 from .files.models import StoredFile
 from .flows.models import Flow, FlowEvent, FlowInstance, FlowTask, FlowVersion
+from .notifications.models import Notification
 from .people.models import (
     ApiToken,
     Department,
@@ -16,6 +17,7 @@ from .people.models import (
 )
 from .permissions.models import FormGrant
 from .records.models import Comment, Record, Revision, SerialCounter
+from .reminders.models import Reminder
 
 metadata = Base.metadata
 
@@ -36,7 +38,9 @@ __all__ = [
     "FormVersion",
     "LoginAttempt",
     "Membership",
+    "Notification",
     "Record",
+    "Reminder",
     "Revision",
     "Role",
     "SerialCounter",

@@ -21,7 +21,7 @@ from ..people.models import User
 from ..records import service as records
 from ..records.models import RecordRow
 from ..runtime import Work
-from . import service
+from . import service, timeouts
 from .engine import STEP, Movement
 from .models import (
     OPEN_TASKS,
@@ -82,7 +82,7 @@ def start(work: Work, flow_name: str, loaded: LoadedForm, record_id: int) -> Flo
     movement = Movement(work, instance, service.spec(work, flow, instance.version))
     movement.event("started", movement.flow.start["id"], version=instance.version)
     movement.enter(movement.flow.start["id"])
-    work.session.flush()
+    timeouts.schedule_for(work, instance.id)
     return instance
 
 
@@ -150,7 +150,7 @@ def act(
         )
     elif kind == TaskAction.ADD_APPROVER:
         _add_approver(work, movement, task, _user(work, user, "user"), position, comment)
-    work.session.flush()
+    timeouts.schedule_for(work, instance.id)
     return instance
 
 
@@ -283,6 +283,58 @@ def _copy(task: FlowTask, person: int, state: TaskState, seq: int) -> FlowTask:
     )
 
 
+# -- a step's timeout (flows.timeouts) --------------------------------------------------------
+
+
+def record_timeout(work: Work, task: FlowTask, action: str, **details: Any) -> None:
+    instance = work.session.get(FlowInstance, task.instance_id)
+    Movement(work, instance, _spec(work, instance)).event(
+        action, task.node_id, task_id=task.id, actor=None, **details
+    )
+
+
+def escalate(work: Work, task: FlowTask, people: list[int]) -> list[int]:
+    """Add ``people`` as approvers beside the late one (same step, same turn); who was
+    added (not those already deciding there)."""
+    waiting = set(
+        work.session.scalars(
+            select(FlowTask.assignee_id).where(
+                FlowTask.instance_id == task.instance_id,
+                FlowTask.node_id == task.node_id,
+                FlowTask.round == task.round,
+                FlowTask.state.in_(OPEN_TASKS),
+            )
+        )
+    )
+    added = [p for p in people if p not in waiting]
+    for person in added:
+        work.session.add(_copy(task, person, TaskState.PENDING, task.seq))
+    record_timeout(work, task, "escalated", people=added)
+    return added
+
+
+def decide_on_timeout(work: Work, task: FlowTask, action: str) -> None:
+    """Approve the waiting task, or return the record to its submitter, as the step's
+    timeout policy says: the instance moves on exactly as if the approver had acted."""
+    instance = work.session.get(FlowInstance, task.instance_id)
+    if instance is None or instance.state != InstanceState.RUNNING:
+        return
+    movement = _claim(work, instance)
+    kind = TaskAction.APPROVE if action == "approve" else TaskAction.RETURN
+    _close(work, task, kind, "decided automatically: the time limit passed")
+    if kind == TaskAction.APPROVE:
+        movement.event("auto_approved", task.node_id, task_id=task.id, actor=None)
+        movement.decided(task)
+    else:
+        movement.cancel_open()
+        position = dict(movement.instance.position)
+        position["resume"] = task.node_id
+        movement.instance.position = position
+        movement.instance.state = InstanceState.RETURNED.value
+        movement.event("returned", task.node_id, task_id=task.id, actor=None, to="initiator")
+    timeouts.schedule_for(work, instance.id)
+
+
 # -- the initiator ---------------------------------------------------------------------------
 
 
@@ -342,7 +394,7 @@ def resubmit(
     instance.position = {k: v for k, v in instance.position.items() if k != "resume"}
     movement.event("resubmitted", resume, comment=comment, changes=changes or None)
     movement.enter(resume)
-    work.session.flush()
+    timeouts.schedule_for(work, instance.id)
     return instance
 
 

@@ -10,7 +10,18 @@ def register_web(app: Flask) -> None:
     from flask_wtf.csrf import CSRFProtect
 
     from ..api import api
-    from . import admin, approvals, auth, builder, flow_designer, home, i18n, records, transfer
+    from . import (
+        admin,
+        approvals,
+        auth,
+        builder,
+        flow_designer,
+        home,
+        i18n,
+        notifications,
+        records,
+        transfer,
+    )
     from .session import load_user
 
     csrf = CSRFProtect(app)
@@ -27,6 +38,7 @@ def register_web(app: Flask) -> None:
         builder.bp,
         approvals.bp,
         flow_designer.bp,
+        notifications.bp,
     ):
         app.register_blueprint(blueprint)
     app.jinja_env.globals.update(i18n.template_globals())
@@ -40,6 +52,7 @@ def register_web(app: Flask) -> None:
             "url_map_endpoints": app.view_functions,
             "lang": i18n.language(),
             "pending_tasks": approvals.pending_count,
+            "unread_notifications": notifications.unread_count,
         }
 
 

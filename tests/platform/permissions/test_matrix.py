@@ -325,6 +325,10 @@ RULES: dict[str, list[Case]] = {
         Case("POST", lambda w: f"/admin/flows/{_flow(w)}/publish", ADMIN, form=True)
     ],
     "flow_designer.export": [Case("GET", lambda w: f"/admin/flows/{_flow(w)}/export", ADMIN)],
+    "notifications.index": [Case("GET", lambda w: "/notifications/", SIGNED_IN)],
+    "notifications.mark_read": [
+        Case("POST", lambda w: "/notifications/read", SIGNED_IN, form=True, lands="/notifications")
+    ],
     "approvals.index": [Case("GET", lambda w: "/approvals/?box=handled", SIGNED_IN)],
     "approvals.task": [
         Case("GET", lambda w: f"/approvals/tasks/{_task(w)}", frozenset({"manager"})),

@@ -1,0 +1,1 @@
+"""In-app notifications: what the engine tells a person, with an unread count on every page."""

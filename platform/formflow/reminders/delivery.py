@@ -1,0 +1,97 @@
+"""Delivering one reminder: its effect and its state change in one transaction.
+
+Handlers are registered by kind (``@handler("notify")``); each runs in the delivering unit
+of work. A handler that raises leaves nothing behind: the reminder is retried with backoff
+and, after the last attempt, marked failed with the error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import select, update
+
+from ..runtime import Runtime, Work
+from .models import Reminder, ReminderState
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Work, Reminder], None]
+HANDLERS: dict[str, Handler] = {}
+MAX_ATTEMPTS = 5
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    def register(function: Handler) -> Handler:
+        HANDLERS[kind] = function
+        return function
+
+    return register
+
+
+def deliver_many(reminder_ids: list[int]) -> str:
+    """The RQ job: deliver each reminder in a transaction of its own. One that fails is
+    recorded (retried later, or failed) and does not stop the others."""
+    from ..jobs.queue import worker_runtime
+
+    runtime = worker_runtime()
+    delivered = failed = 0
+    for reminder_id in reminder_ids:
+        try:
+            deliver_with(runtime, reminder_id)
+        except Exception:
+            failed += 1
+        else:
+            delivered += 1
+    return f"{delivered} reminders handled, {failed} failed"
+
+
+def deliver_with(runtime: Runtime, reminder_id: int) -> str:
+    _load_handlers()
+    try:
+        with runtime.write() as work:
+            reminder = work.session.scalar(
+                select(Reminder).where(Reminder.id == reminder_id).with_for_update()
+            )
+            if reminder is None or reminder.state != ReminderState.QUEUED:
+                return f"reminder #{reminder_id}: nothing to do"
+            done = work.session.execute(
+                update(Reminder)
+                .where(Reminder.id == reminder_id, Reminder.state == ReminderState.QUEUED.value)
+                .values(state=ReminderState.DONE.value, done_at=work.now)
+                .execution_options(synchronize_session=False)
+            )
+            if done.rowcount != 1:
+                return f"reminder #{reminder_id}: delivered by another job"
+            HANDLERS[reminder.kind](work, reminder)
+    except Exception as error:
+        log.exception("reminder #%s failed", reminder_id)
+        _failed(runtime, reminder_id, error)
+        raise
+    return f"reminder #{reminder_id}: delivered"
+
+
+def _failed(runtime: Runtime, reminder_id: int, error: Exception) -> None:
+    with runtime.write() as work:
+        reminder = work.session.get(Reminder, reminder_id)
+        if reminder is None:
+            return
+        reminder.attempts += 1
+        reminder.error = f"{type(error).__name__}: {error}"[:2000]
+        if reminder.attempts >= MAX_ATTEMPTS:
+            reminder.state = ReminderState.FAILED.value
+            reminder.done_at = work.now
+        else:
+            # Backoff from when the sweep handed it over (the scheduler's clock, which
+            # decides what is due).
+            since = reminder.queued_at or work.now
+            reminder.state = ReminderState.PENDING.value
+            reminder.due_at = since + dt.timedelta(minutes=2**reminder.attempts)
+
+
+def _load_handlers() -> None:
+    """The engine's handlers live beside what they act on; importing registers them."""
+    from ..flows import timeouts  # noqa: F401
+    from . import kinds  # noqa: F401

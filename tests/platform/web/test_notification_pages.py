@@ -1,0 +1,35 @@
+"""The in-app inbox: the unread count on every page, reading a notification opens its link."""
+
+from __future__ import annotations
+
+import re
+
+from formflow.notifications.service import notify
+from formflow.people import service as people
+
+PASSWORD = "notification password"
+
+
+def test_unread_count_on_every_page_and_reading_opens_the_link(app, runtime, admin):
+    app.config["WTF_CSRF_ENABLED"] = False
+    with runtime.write() as work:
+        user = people.get_user(work, "admin")
+        people.set_password(work, user, PASSWORD)
+        user.language = "en"
+        first = notify(work, user.id, "Waiting for your approval", None, "/approvals/")
+        notify(work, user.id, "Escalated to you")
+        work.session.flush()
+        first_id = first.id
+    client = app.test_client()
+    client.post("/login", data={"username": "admin", "password": PASSWORD})
+    home = client.get("/").get_data(as_text=True)
+    assert re.search(r'data-notifications[^>]*>🔔 <span class="count"[^>]*>2</span>', home)
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert "Waiting for your approval" in page and "Escalated to you" in page
+    opened = client.post("/notifications/read", data={"id": str(first_id)})
+    assert opened.status_code == 302 and opened.headers["Location"].endswith("/approvals/")
+    assert re.search(r'class="count"[^>]*>1</span>', client.get("/").get_data(as_text=True))
+    client.post("/notifications/read")
+    assert 'data-notifications title="Notifications">🔔</a>' in client.get("/").get_data(
+        as_text=True
+    )
