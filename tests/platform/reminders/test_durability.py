@@ -255,3 +255,39 @@ def test_timeouts_are_scheduled_only_for_waiting_tasks(runtime, admin, clock):
         task = world.task_of(quote, "max")
         assert keys == {f"task:{task}:remind", f"task:{task}:auto"}
         assert work.session.get(FlowTask, task).remind_at == clock.now + dt.timedelta(hours=4)
+
+
+def test_a_worker_killed_mid_way_leaves_nothing_undone_and_nothing_twice(runtime, admin, clock):
+    import signal
+    import time
+
+    many(runtime, clock, 1000, admin.id)
+    assert len(sweep(runtime, limit=5000)) == 1000
+    config = runtime.config
+    environment = {
+        **os.environ,
+        "DATABASE_URL": config.database_url,
+        "REDIS_URL": config.redis_url,
+        "FORMFLOW_INSTANCE": str(config.instance_path),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "formflow", "worker", config.reminder_queue],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while len(notifications(runtime, admin.id)) < 50:  # mid-way through the first jobs
+        assert time.monotonic() < deadline and worker.poll() is None
+        time.sleep(0.01)
+    os.killpg(worker.pid, signal.SIGKILL)  # the worker and the job's work horse
+    worker.wait(timeout=30)
+    partial = len(notifications(runtime, admin.id))
+    assert 0 < partial < 1000
+    clock.advance(seconds=config.reminder_lease_seconds + 1)
+    sweep(runtime, limit=5000)  # what the dead worker held is claimed again
+    work_off(runtime)
+    delivered = notifications(runtime, admin.id)
+    assert len(delivered) == 1000 and len(set(delivered)) == 1000
+    assert states(runtime) == {"done": 1000}
