@@ -19,6 +19,7 @@ def register_web(app: Flask) -> None:
         home,
         i18n,
         notifications,
+        operations,
         records,
         transfer,
     )
@@ -39,6 +40,7 @@ def register_web(app: Flask) -> None:
         approvals.bp,
         flow_designer.bp,
         notifications.bp,
+        operations.bp,
     ):
         app.register_blueprint(blueprint)
     app.jinja_env.globals.update(i18n.template_globals())

@@ -325,6 +325,13 @@ RULES: dict[str, list[Case]] = {
         Case("POST", lambda w: f"/admin/flows/{_flow(w)}/publish", ADMIN, form=True)
     ],
     "flow_designer.export": [Case("GET", lambda w: f"/admin/flows/{_flow(w)}/export", ADMIN)],
+    "operations.index": [Case("GET", lambda w: "/admin/jobs/", ADMIN)],
+    "operations.retry": [
+        Case("POST", lambda w: "/admin/jobs/failed/no-such-job/retry", frozenset(), form=True)
+    ],
+    "operations.retry_reminder": [
+        Case("POST", lambda w: "/admin/jobs/reminders/999999/retry", frozenset(), form=True)
+    ],
     "notifications.index": [Case("GET", lambda w: "/notifications/", SIGNED_IN)],
     "notifications.mark_read": [
         Case("POST", lambda w: "/notifications/read", SIGNED_IN, form=True, lands="/notifications")
