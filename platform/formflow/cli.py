@@ -212,8 +212,9 @@ def run(host: str, port: int, workers: int) -> None:
 
 @main.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--simple", is_flag=True, help="Run jobs in this process (no fork per job).")
 @click.argument("queues", nargs=-1)
-def worker(burst: bool, queues: tuple[str, ...]) -> None:
+def worker(burst: bool, simple: bool, queues: tuple[str, ...]) -> None:
     """Run an RQ worker (any number may run, on any host).
 
     It first enqueues again every record conversion left unfinished (a worker that died
@@ -232,7 +233,7 @@ def worker(burst: bool, queues: tuple[str, ...]) -> None:
         runtime.close()
     if resumed:
         click.echo(f"resumed conversions: {', '.join(f'#{i}' for i in resumed)}")
-    run_worker(config.redis_url, list(queues) or None, burst=burst)
+    run_worker(config.redis_url, list(queues) or None, burst=burst, simple=simple)
 
 
 @main.command("scheduler")
