@@ -198,6 +198,73 @@ _COMMENT_BODY = {
 }
 
 
+_NOTIFICATION = {
+    "type": "object",
+    "required": ["id", "title", "created_at"],
+    "properties": {
+        "id": {"type": "integer"},
+        "title": {"type": "string"},
+        "body": {"type": ["string", "null"]},
+        "link": {"type": ["string", "null"], "description": "A path of the web UI"},
+        "created_at": _TIME,
+        "read_at": _MAYBE_TIME,
+    },
+}
+
+
+def notification_paths() -> dict[str, Any]:
+    return {
+        "/notifications": {
+            "get": {
+                "operationId": "listNotifications",
+                "tags": ["notifications"],
+                "summary": "My latest notifications (newest first, 100) and the unread count",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["notifications", "unread"],
+                            "properties": {
+                                "notifications": {"type": "array", "items": _NOTIFICATION},
+                                "unread": {"type": "integer"},
+                            },
+                        }
+                    ),
+                    **_errors(401),
+                },
+            }
+        },
+        "/notifications/read": {
+            "post": {
+                "operationId": "readNotifications",
+                "tags": ["notifications"],
+                "summary": "Mark one notification read (`id`), or all of them (empty body)",
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object", "properties": {"id": {"type": "integer"}}}
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["marked", "unread"],
+                            "properties": {
+                                "marked": {"type": "integer"},
+                                "unread": {"type": "integer"},
+                            },
+                        }
+                    ),
+                    **_errors(400, 401),
+                },
+            }
+        },
+    }
+
+
 def paths() -> dict[str, Any]:
     instance_verbs = {
         "withdraw": "Withdraw (the initiator, before the first decision)",
@@ -408,4 +475,5 @@ def paths() -> dict[str, Any]:
                 },
             }
         }
+    out.update(notification_paths())
     return out

@@ -224,6 +224,8 @@ RULES: dict[str, list[Case]] = {
             body=lambda w: {"tasks": [_task(w)]},
         )
     ],
+    "api.list_notifications": [Case("GET", lambda w: "/api/v1/notifications", SIGNED_IN)],
+    "api.read_notifications": [Case("POST", lambda w: "/api/v1/notifications/read", SIGNED_IN)],
     "api.list_instances": [Case("GET", lambda w: "/api/v1/flow-instances", SIGNED_IN)],
     "api.get_instance": [
         Case("GET", lambda w: f"/api/v1/flow-instances/{_instance(w)}", REVIEWERS)

@@ -33,3 +33,23 @@ def test_unread_count_on_every_page_and_reading_opens_the_link(app, runtime, adm
     assert 'data-notifications title="Notifications">🔔</a>' in client.get("/").get_data(
         as_text=True
     )
+
+
+def test_notifications_through_the_api(api, runtime, admin):
+    from formflow.api.openapi import build_document
+    from tests.platform.api.test_openapi import _check
+
+    document = build_document()
+    with runtime.write() as work:
+        notify(work, admin.id, "Waiting for your approval", None, "/approvals/")
+        notify(work, admin.id, "Escalated to you")
+    listed = api.get("/notifications")
+    _check(document, "/notifications", "get", listed)
+    assert listed.body["unread"] == 2
+    newest = listed.body["notifications"][0]
+    assert newest["title"] == "Escalated to you"
+    marked = api.post("/notifications/read", {"id": newest["id"]})
+    _check(document, "/notifications/read", "post", marked)
+    assert marked.body == {"marked": 1, "unread": 1}
+    assert api.post("/notifications/read").body == {"marked": 1, "unread": 0}
+    assert api.post("/notifications/read", {"id": "x"}).status_code == 400
