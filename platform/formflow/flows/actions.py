@@ -122,6 +122,7 @@ def act(
     instance = _instance(work, task.instance_id)
     if kind == TaskAction.COMMENT:
         return comment_on(work, instance.id, comment or "", files=files)
+    attached = _attach(work, instance.id, files) if files else None
     if task.state != TaskState.PENDING or instance.state != InstanceState.RUNNING:
         raise _already(task)
     movement = _claim(work, instance)
@@ -129,12 +130,17 @@ def act(
     if kind == TaskAction.APPROVE:
         changes = _edit(work, movement, task, data) if data else {}
         movement.event(
-            "approved", task.node_id, task_id=task.id, comment=comment, changes=changes or None
+            "approved",
+            task.node_id,
+            task_id=task.id,
+            comment=comment,
+            changes=changes or None,
+            files=attached,
         )
         movement.decided(task)
     elif kind == TaskAction.REJECT:
         _refuse_data(data)
-        movement.event("rejected", task.node_id, task_id=task.id, comment=comment)
+        movement.event("rejected", task.node_id, task_id=task.id, comment=comment, files=attached)
         movement.finish(InstanceState.REJECTED)
     elif kind == TaskAction.RETURN:
         _refuse_data(data)
@@ -429,7 +435,7 @@ def comment_on(
     instance = _instance(work, instance_id)
     if not text.strip() and not files:
         raise BadRequest([FieldError("comment", "write a comment or attach a file", "required")])
-    files = _own_uploads(work, files or [])
+    files = _attach(work, instance.id, files or [])
     Movement(work, instance, _spec(work, instance)).event(
         "commented", None, comment=text.strip() or None, files=files or None
     )
@@ -544,6 +550,30 @@ def _own_uploads(work: Work, files: Any) -> list[str]:
             [FieldError("files", f"no upload of yours with id {missing[0]}", "reference")]
         )
     return list(files)
+
+
+def _attach(work: Work, instance_id: int, files: Any) -> list[str]:
+    """The commenter's uploads, now the approval's: everyone who may see it may read them."""
+    from ..files.models import StoredFile
+
+    ids = _own_uploads(work, files)
+    for stored in work.session.scalars(select(StoredFile).where(StoredFile.id.in_(ids))):
+        if stored.record_id is None and stored.field_id is None:
+            stored.field_id = f"{ATTACHED}{instance_id}"
+    return ids
+
+
+#: ``StoredFile.field_id`` of a file attached to an approval's history.
+ATTACHED = "approval:"
+
+
+def attachment_readable(work: Work, stored: Any) -> bool:
+    """files.storage asks: may the acting user read this approval attachment?"""
+    field = stored.field_id or ""
+    if not field.startswith(ATTACHED) or not field[len(ATTACHED) :].isdigit():
+        return False
+    instance = work.session.get(FlowInstance, int(field[len(ATTACHED) :]))
+    return instance is not None and can_see(work, instance)
 
 
 def _is_admin(work: Work) -> bool:

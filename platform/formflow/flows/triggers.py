@@ -37,5 +37,9 @@ def _guard(work: Work, loaded: LoadedForm, record: Record, action: str) -> None:
 
 
 def install() -> None:
+    from ..files.storage import also_readable
+    from .actions import attachment_readable
+
     lifecycle.on_created(start_on_submit)
     lifecycle.guard(_guard)
+    also_readable(attachment_readable)

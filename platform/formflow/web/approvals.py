@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from ..definitions.service import LoadedForm, get_form_by_id
 from ..errors import FormflowError
@@ -222,10 +223,23 @@ def task(task_id: int) -> Any:
     )
 
 
+def _uploads() -> list[str]:
+    """The files posted with a comment, stored first in a transaction of their own (if the
+    action is then refused, they stay the uploader's and nothing else changes)."""
+    from ..files import storage
+
+    files = [f for f in request.files.getlist("files") if f and f.filename]
+    if not files:
+        return []
+    with write() as work:
+        return [storage.save_upload(work, f.stream, f.filename).id for f in files]
+
+
 def _act(task_id: int, action: str) -> tuple[dict[str, list[str]], int] | None:
     """Carry out the action posted on the task page; None when done, else the errors."""
     comment = request.form.get("comment", "").strip() or None
     try:
+        files = _uploads()
         with write() as work:
             found = work.session.get(FlowTask, task_id)
             data = None
@@ -240,6 +254,7 @@ def _act(task_id: int, action: str) -> tuple[dict[str, list[str]], int] | None:
                 to=request.form.get("to") or None,
                 user=request.form.get("user") or None,
                 position=request.form.get("position") or "after",
+                files=files or None,
             )
     except FormflowError as error:
         errors: dict[str, list[str]] = {}
@@ -280,12 +295,17 @@ def _posted_edits(work: Work, found: FlowTask) -> dict[str, Any]:
     )
     current = records.values_of(loaded, records.get(work, instance.record_id))
     shown = record_form.initial(loaded.spec, dict(current), ctx)
-    # Only what the approver changed: an untouched field is not an edit.
+    # Only what the approver changed: an untouched (or unposted) field is not an edit.
     return {
         key: value
         for key, value in raw.items()
-        if str(value if value is not None else "") != str(shown.get(key) or "")
+        if _posted(key) and str(value if value is not None else "") != str(shown.get(key) or "")
     }
+
+
+def _posted(key: str) -> bool:
+    """Whether the page posted an input for field ``key`` (its rows or parts included)."""
+    return any(name == key or name.startswith((f"{key}-", f"{key}_")) for name in request.form)
 
 
 def _earlier_steps(page: InstancePage, node_id: str) -> list[tuple[str, str]]:
@@ -347,6 +367,7 @@ def _instance_page(work: Work, instance_id: int) -> InstancePage:
         if f.key not in hidden and f.stores
     ]
     flow_spec = flows.spec(work, view.flow, view.instance.version)
+    names = _file_names(work, view.events)
     decided = any(e.action in actions.DECISIONS for e in view.events)
     return InstancePage(
         instance=view.instance,
@@ -357,7 +378,7 @@ def _instance_page(work: Work, instance_id: int) -> InstancePage:
         shown=shown,
         record_title=_title(loaded.spec, record.data, display) or f"#{record.id}",
         tasks=view.tasks,
-        history=[_event(e, flow_spec, loaded, display, hidden) for e in view.events],
+        history=[_event(e, flow_spec, loaded, display, hidden, names) for e in view.events],
         steps=_steps(flow_spec, view.instance, view.tasks, view.events, display),
         initiator=display.user_name(view.instance.initiator_id)
         if view.instance.initiator_id
@@ -368,6 +389,18 @@ def _instance_page(work: Work, instance_id: int) -> InstancePage:
             and not decided
         ),
     )
+
+
+def _file_names(work: Work, events: list[FlowEvent]) -> dict[str, str]:
+    from ..files.models import StoredFile
+
+    ids = {f for e in events for f in (e.details or {}).get("files") or []}
+    if not ids:
+        return {}
+    rows = work.session.execute(
+        select(StoredFile.id, StoredFile.name).where(StoredFile.id.in_(ids))
+    )
+    return {file_id: name for file_id, name in rows}
 
 
 def _steps(
@@ -449,6 +482,7 @@ def _event(
     loaded: LoadedForm,
     display: WorkDisplay,
     hidden: set[str],
+    names: dict[str, str],
 ) -> dict[str, Any]:
     details = event.details or {}
     changes = []
@@ -465,6 +499,7 @@ def _event(
             }
         )
     people = [display.user_name(p) for p in details.get("people", [])]
+    files = [(f, names.get(f, f)) for f in details.get("files") or []]
     if details.get("to_user"):
         people.append(display.user_name(details["to_user"]))
     node = flow_spec.nodes.get(event.node_id or "", {})
@@ -476,6 +511,7 @@ def _event(
         "people": people,
         "result": details.get("result"),
         "changes": changes,
+        "files": files,
     }
 
 
@@ -492,6 +528,7 @@ def instance(instance_id: int) -> str:
 def initiator_action(instance_id: int, verb: str) -> Any:
     comment = request.form.get("comment", "").strip() or None
     try:
+        attached = _uploads() if verb == "comment" else []
         with write() as work:
             if verb == "withdraw":
                 actions.withdraw(work, instance_id, comment)
@@ -503,7 +540,7 @@ def initiator_action(instance_id: int, verb: str) -> Any:
                 actions.resubmit(work, instance_id, comment=comment)
                 flash(_("Resubmitted."))
             elif verb == "comment":
-                actions.comment_on(work, instance_id, comment or "")
+                actions.comment_on(work, instance_id, comment or "", files=attached)
                 flash(_("Comment added."))
             else:
                 abort(404)

@@ -140,3 +140,30 @@ def test_batch_approve_from_the_inbox(app, world):
     assert answer.status_code == 302
     assert "Approved 2." in text(manager.get("/approvals/"))
     assert [world.instance(q).state for q in quotes] == ["approved", "approved", "running"]
+
+
+def test_an_attachment_on_a_decision_is_readable_by_whoever_sees_the_approval(app, world):
+    import io
+
+    from tests.platform.files.test_uploads import png
+
+    quote = world.submit(discount="0.2")
+    manager = browser(app, "max")
+    task = world.task_of(quote, "max")
+    answer = manager.post(
+        f"/approvals/tasks/{task}",
+        data={
+            "action": "approve",
+            "comment": "see the site photo",
+            "files": (io.BytesIO(png()), "site.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 302
+    rep = browser(app, "rita")
+    page = text(rep.get(f"/approvals/instances/{world.instance(quote).id}"))
+    found = re.search(r'href="(/f/files/[0-9a-f]{32})">📎 site.png', page)
+    assert found, page
+    assert rep.get(found.group(1)).status_code == 200  # the submitter
+    assert browser(app, "dora").get(found.group(1)).status_code == 200  # the next approver
+    assert browser(app, "ron").get(found.group(1)).status_code == 404  # someone else
