@@ -8,7 +8,7 @@ import copy
 from typing import Any
 
 #: What "add a step" can add, with the node it starts as.
-ADDABLE = ("approval", "cc", "branch", "action")
+ADDABLE = ("approval", "cc", "branch", "action", "parallel")
 
 
 def new_flow(name: str, form: str, title: str) -> dict[str, Any]:
@@ -69,6 +69,33 @@ def add_after(definition: dict[str, Any], after: str, kind: str) -> tuple[dict[s
         node |= {"branches": [{"when": "", "next": following}], "else": following}
     elif kind == "action":
         node |= {"set": {}, "next": following}
+    elif kind == "parallel":
+        # two approvals side by side that meet at a join before going on
+        join_id = fresh_id(out, "join")
+        first = fresh_id(out, "approval")
+        taken = {first}
+        n = int(first.rsplit("_", 1)[1]) + 1
+        while f"approval_{n}" in {x.get("id") for x in out["nodes"]} | taken:
+            n += 1
+        second = f"approval_{n}"
+        node |= {"branches": [first, second], "join": join_id}
+        branches = [
+            {
+                "id": b,
+                "type": "approval",
+                "approvers": [{"manager": 1}],
+                "mode": "any",
+                "next": join_id,
+            }
+            for b in (first, second)
+        ]
+        before["next"] = new_id
+        out["nodes"][index + 1 : index + 1] = [
+            node,
+            *branches,
+            {"id": join_id, "type": "join", "next": following},
+        ]
+        return out, new_id
     before["next"] = new_id
     out["nodes"].insert(index + 1, node)
     return out, new_id

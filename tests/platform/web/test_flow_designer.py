@@ -164,3 +164,42 @@ def test_only_admins_design_flows(app, world):
     client.post("/login", data={"username": "rita", "password": PASSWORD})
     assert client.get("/admin/flows/").status_code == 403
     assert client.post("/admin/flows/sales.quote_discount/publish").status_code == 403
+
+
+def test_two_approvals_in_parallel_meet_at_a_join(designer, world):
+    url = "/admin/flows/sales.quote_discount"
+    answer = designer.post(f"{url}/edit", data={"op": "add", "after": "stamp", "kind": "parallel"})
+    page = text(answer)
+    for node in ("parallel_1", "approval_1", "approval_2", "join_1"):
+        assert f'data-node="{node}"' in page, node
+    for branch in ("approval_1", "approval_2"):
+        designer.post(
+            f"{url}/edit",
+            data={
+                "op": "save",
+                "node": branch,
+                "ap_kind": ["role"],
+                "ap_value": ["director" if branch == "approval_1" else "finance"],
+                "mode": "any",
+                "next": "join_1",
+            },
+        )
+    assert designer.post(f"{url}/publish").status_code == 302
+    nodes = {n["id"]: n for n in published(world, "sales.quote_discount")["nodes"]}
+    assert nodes["stamp"]["next"] == "parallel_1"
+    assert nodes["parallel_1"] == {
+        "id": "parallel_1",
+        "type": "parallel",
+        "branches": ["approval_1", "approval_2"],
+        "join": "join_1",
+    }
+    assert nodes["join_1"]["next"] == "finance"
+    quote = world.submit(discount="0.05")
+    world.act("max", quote)
+    assert sorted(world.tasks(quote)) == [
+        ("approval_1", "dan"),
+        ("approval_1", "dora"),
+        ("approval_2", "fay"),
+    ]
+    world.act("fay", quote)
+    assert world.act("dora", quote) == "approved"
