@@ -126,7 +126,8 @@ def act(
     if task.state != TaskState.PENDING or instance.state != InstanceState.RUNNING:
         raise _already(task)
     movement = _claim(work, instance)
-    _close(work, task, kind, comment)
+    if kind != TaskAction.ADD_APPROVER:  # an added approver leaves this task waiting
+        _close(work, task, CLOSES[kind], comment)
     if kind == TaskAction.APPROVE:
         changes = _edit(work, movement, task, data) if data else {}
         movement.event(
@@ -149,7 +150,6 @@ def act(
         target = _user(work, user, "user")
         if target == task.assignee_id:
             raise BadRequest([FieldError("user", "the task is already theirs", "same_user")])
-        task.state = TaskState.TRANSFERRED.value
         work.session.add(_copy(task, target, TaskState.PENDING, task.seq))
         movement.event(
             "transferred", task.node_id, task_id=task.id, comment=comment, to_user=target
@@ -176,17 +176,17 @@ def approve_many(
     return refused
 
 
-def _close(work: Work, task: FlowTask, kind: TaskAction, comment: str | None) -> None:
+#: The state an action leaves its task in.
+CLOSES = {
+    TaskAction.APPROVE: TaskState.APPROVED,
+    TaskAction.REJECT: TaskState.REJECTED,
+    TaskAction.RETURN: TaskState.RETURNED,
+    TaskAction.TRANSFER: TaskState.TRANSFERRED,
+}
+
+
+def _close(work: Work, task: FlowTask, state: TaskState, comment: str | None) -> None:
     """Take the task out of pending, only if it still is (a double click gets 409)."""
-    state = {
-        TaskAction.APPROVE: TaskState.APPROVED,
-        TaskAction.REJECT: TaskState.REJECTED,
-        TaskAction.RETURN: TaskState.RETURNED,
-        TaskAction.TRANSFER: TaskState.TRANSFERRED,
-        TaskAction.ADD_APPROVER: TaskState.PENDING,
-    }[kind]
-    if kind == TaskAction.ADD_APPROVER:
-        return
     done = work.session.execute(
         update(FlowTask)
         .where(FlowTask.id == task.id, FlowTask.state == TaskState.PENDING.value)
@@ -327,7 +327,7 @@ def decide_on_timeout(work: Work, task: FlowTask, action: str) -> None:
         return
     movement = _claim(work, instance)
     kind = TaskAction.APPROVE if action == "approve" else TaskAction.RETURN
-    _close(work, task, kind, "decided automatically: the time limit passed")
+    _close(work, task, CLOSES[kind], "decided automatically: the time limit passed")
     if kind == TaskAction.APPROVE:
         movement.event("auto_approved", task.node_id, task_id=task.id, actor=None)
         movement.decided(task)
@@ -582,6 +582,3 @@ def _is_admin(work: Work) -> bool:
 
 def _choices() -> str:
     return ", ".join(a.value for a in TaskAction)
-
-
-__all__ = ["OPEN_TASKS", "TaskAction", "act", "resubmit", "start", "urge", "withdraw"]

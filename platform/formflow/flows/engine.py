@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from ..definitions.service import LoadedForm, get_form, get_form_by_id
-from ..errors import Conflict, FieldError
+from ..errors import Conflict
 from ..expressions import ExpressionError
 from ..expressions.expression import compile_expression
 from ..records import service as records
@@ -348,7 +348,3 @@ class Movement:
         self.instance.state = state.value
         self.instance.finished_at = self.work.now
         self.event("finished", node_id, result=state.value)
-
-
-def refuse(message: str, code: str = "conflict") -> Conflict:
-    return Conflict([FieldError(None, message, code)])

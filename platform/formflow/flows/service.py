@@ -123,13 +123,6 @@ def submit_flows(work: Work, form_id: int) -> list[str]:
     return [row[0] for row in work.run(_SUBMIT_FLOWS, {"form_id": form_id}).fetchall()]
 
 
-def flows_of_form(work: Work, form_id: int, trigger: str | None = None) -> list[Flow]:
-    query = select(Flow).where(Flow.form_id == form_id, Flow.current_version > 0)
-    if trigger is not None:
-        query = query.where(Flow.trigger == trigger)
-    return list(work.session.scalars(query.order_by(Flow.id)))
-
-
 def definition_text(work: Work, flow: Flow, version: int | None = None) -> str:
     """The exact JSON text of a version (the current one by default)."""
     version = flow.current_version if version is None else version

@@ -42,6 +42,12 @@ def latest(work: Work, user_id: int, limit: int = 50) -> list[Notification]:
     )
 
 
+def get(work: Work, user_id: int, notification_id: int) -> Notification | None:
+    """One of the user's notifications (None for anyone else's)."""
+    note = work.session.get(Notification, notification_id)
+    return note if note is not None and note.user_id == user_id else None
+
+
 def mark_read(work: Work, user_id: int, notification_id: int | None = None) -> int:
     """Mark one of the user's notifications read (or all of them); how many changed."""
     statement = update(Notification).where(

@@ -325,7 +325,7 @@ def update_record(
     record, grants = load(work, loaded, record_id, Action.EDIT)
     lifecycle.check(work, loaded, record, "edit")
     access = policy.access(grants)
-    return _write(
+    record, _ = _write(
         work,
         loaded,
         record,
@@ -335,6 +335,7 @@ def update_record(
         access=access,
         editable=None if policy.unrestricted else _editable(access),
     )
+    return record
 
 
 def change_as_step(
@@ -351,8 +352,7 @@ def change_as_step(
         if editable is None
         else {f.key: (Access.EDIT if f.key in editable else Access.READ) for f in spec.data_fields}
     )
-    before = record.revision
-    record = _write(
+    record, changes = _write(
         work,
         loaded,
         record,
@@ -362,15 +362,8 @@ def change_as_step(
         access=access,
         editable=editable,
     )
-    if record.revision == before:
-        return record, {}
-    work.session.flush()
-    latest = work.session.scalar(
-        select(Revision.changes).where(
-            Revision.record_id == record.id, Revision.revision == record.revision
-        )
-    )
-    return record, dict(latest or {})
+    by_id = spec.by_id
+    return record, {(by_id[f].key if f in by_id else f): c for f, c in changes.items()}
 
 
 def _write(
@@ -383,7 +376,9 @@ def _write(
     partial: bool,
     access: dict[str, Access],
     editable: set[str] | None,
-) -> Record:
+) -> tuple[Record, dict[str, list[Any]]]:
+    """Validate and store ``data`` over ``record``; the record and the changes written (by
+    field id; none when nothing changed)."""
     spec = loaded.spec
     _check_revision(record, revision)
     current = from_document(spec, record.data)
@@ -412,7 +407,7 @@ def _write(
     stored, conversion_id = conversions.stored_document(work, record)
     changes = _changes(stored, document)
     if not changes:
-        return record
+        return record, {}
     owner_id = _owner(spec, values, record.owner_id)
     new_revision = record.revision + 1
     if conversion_id is not None:
@@ -442,7 +437,7 @@ def _write(
     )
     _attach_files(work, spec, values, record.id)
     work.session.refresh(record)
-    return record
+    return record, changes
 
 
 def _execute_update(

@@ -43,11 +43,3 @@ def cancel(work: Work, key: str) -> bool:
         .execution_options(synchronize_session=False)
     )
     return done.rowcount == 1
-
-
-def backlog(work: Work) -> dict[str, int]:
-    """How many reminders are in each state (the ops page's backlog)."""
-    from sqlalchemy import func
-
-    rows = work.session.execute(select(Reminder.state, func.count()).group_by(Reminder.state)).all()
-    return {state: count for state, count in rows}

@@ -32,6 +32,8 @@ from .session import current_user, login_required, read, write
 bp = Blueprint("approvals", __name__, url_prefix="/approvals")
 
 BOXES = ("pending", "handled", "cc", "started")
+#: Items of a box shown a page at a time.
+INBOX_PAGE = 30
 
 #: Task and approval states as people read them.
 STATE_WORDS = {
@@ -68,7 +70,7 @@ def index() -> str:
         if box == "started":
             items = [
                 _started_item(work, display, instance, name)
-                for instance, name in inbox.started(work, before=before, limit=inbox_page())
+                for instance, name in inbox.started(work, before=before, limit=INBOX_PAGE)
             ]
         else:
             items = [
@@ -78,16 +80,12 @@ def index() -> str:
                     inbox.Box(box),
                     form=request.args.get("form"),
                     before=before,
-                    limit=inbox_page(),
+                    limit=INBOX_PAGE,
                 )
             ]
         counts = inbox.counts(work)
-    more = items[-1]["cursor"] if len(items) == inbox_page() else None
+    more = items[-1]["cursor"] if len(items) == INBOX_PAGE else None
     return render_template("approvals/inbox.html", box=box, items=items, counts=counts, more=more)
-
-
-def inbox_page() -> int:
-    return 30
 
 
 def _task_item(work: Work, display: WorkDisplay, item: inbox.TaskItem) -> dict[str, Any]:

@@ -32,13 +32,8 @@ def mark_read() -> Any:
     note_id = request.form.get("id", type=int)
     with write() as work:
         notifications.mark_read(work, work.actor_id, note_id)
-        target = None
-        if note_id is not None:
-            found = next(
-                (n for n in notifications.latest(work, work.actor_id, 200) if n.id == note_id),
-                None,
-            )
-            target = found.link if found and found.link else None
+        found = notifications.get(work, work.actor_id, note_id) if note_id else None
+        target = found.link if found is not None else None
     if target and target.startswith("/") and not target.startswith("//"):
         return redirect(target)
     return redirect(url_for("notifications.index"))

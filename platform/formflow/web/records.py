@@ -385,22 +385,7 @@ def new_record(form: str) -> Any:
         status = 422
     else:
         wtform = record_form.build(loaded.spec, ctx, values=_defaults_preview(loaded))
-    with read() as work:
-        preview = _preview(work, loaded, record_form.submitted(loaded.spec, wtform, ctx), None, ctx)
-        files = _file_meta(work, loaded.spec, wtform, ctx)
-    return render_template(
-        "records/edit.html",
-        loaded=loaded,
-        spec=loaded.spec,
-        form=wtform,
-        ctx=ctx,
-        errors=errors,
-        record=None,
-        preview=preview,
-        files=files,
-        readonly=readonly,
-        blank_row=record_form.blank_rows(loaded.spec, ctx),
-    ), status
+    return _record_form_page(loaded, wtform, ctx, errors, readonly, None, None, None), status
 
 
 def _defaults_preview(loaded: LoadedForm) -> dict[str, Any]:
@@ -696,6 +681,21 @@ def edit_record(form: str, record_id: int) -> Any:
         status = 409 if any(e.code == "stale" for e in problems) else 422
     else:
         wtform = record_form.build(loaded.spec, ctx, values=values)
+    page = _record_form_page(loaded, wtform, ctx, errors, readonly, record, revision, values)
+    return page, status
+
+
+def _record_form_page(
+    loaded: LoadedForm,
+    wtform: Any,
+    ctx: record_form.RenderContext,
+    errors: dict[str, list[str]],
+    readonly: list[Any],
+    record: Any,
+    revision: int | None,
+    values: dict[str, Any] | None,
+) -> str:
+    """The new-record or edit page, with the live preview of what is typed."""
     with read() as work:
         preview = _preview(
             work, loaded, record_form.submitted(loaded.spec, wtform, ctx), values, ctx
@@ -714,7 +714,7 @@ def edit_record(form: str, record_id: int) -> Any:
         readonly=readonly,
         files=files,
         blank_row=record_form.blank_rows(loaded.spec, ctx),
-    ), status
+    )
 
 
 @bp.post("/<form>/<int:record_id>/delete")
