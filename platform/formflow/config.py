@@ -43,6 +43,17 @@ class Config:
     #: A reminder queued this long ago and still not delivered (Redis flushed, a worker
     #: killed) is queued again by the next sweep.
     reminder_lease_seconds: int = 300
+    #: Where email goes: ``smtp://user:password@host:port`` (``smtps://`` for TLS from the
+    #: start, ``?starttls=1`` to upgrade). None: email is not sent, and saying so is an error.
+    smtp_url: str | None = None
+    #: The From address of the email the engine sends.
+    mail_from: str = "Formflow <formflow@localhost>"
+    #: Whether webhooks may call private, loopback and link-local addresses (a hook inside
+    #: the company network); off, such URLs are refused when saved and when called.
+    webhook_allow_private: bool = False
+    #: Automations triggered by automations nest at most this deep; the next one is stopped
+    #: and says so in its run log.
+    automation_depth_limit: int = 5
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -63,6 +74,11 @@ class Config:
             conversion_queue=os.environ.get("FORMFLOW_CONVERSION_QUEUE", "default"),
             reminder_queue=os.environ.get("FORMFLOW_REMINDER_QUEUE", "default"),
             reminder_lease_seconds=int(os.environ.get("FORMFLOW_REMINDER_LEASE", 300)),
+            smtp_url=os.environ.get("SMTP_URL") or None,
+            mail_from=os.environ.get("FORMFLOW_MAIL_FROM", "Formflow <formflow@localhost>"),
+            webhook_allow_private=os.environ.get("FORMFLOW_WEBHOOK_ALLOW_PRIVATE", "")
+            in ("1", "true", "yes"),
+            automation_depth_limit=int(os.environ.get("FORMFLOW_AUTOMATION_DEPTH", 5)),
         )
         return replace(config, **overrides)
 

@@ -19,13 +19,28 @@ from .models import Reminder, ReminderState
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Work, Reminder], None]
+#: Told of a failed attempt, in the transaction that records it: (work, reminder, error,
+#: final) — final when no attempt follows.
+FailureHandler = Callable[[Work, Reminder, Exception, bool], None]
 HANDLERS: dict[str, Handler] = {}
+FAILURE_HANDLERS: dict[str, FailureHandler] = {}
 MAX_ATTEMPTS = 5
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
     def register(function: Handler) -> Handler:
         HANDLERS[kind] = function
+        return function
+
+    return register
+
+
+def on_failure(kind: str) -> Callable[[FailureHandler], FailureHandler]:
+    """Register what else a failed attempt of ``kind`` records (a hook's failure count, an
+    automation run's error)."""
+
+    def register(function: FailureHandler) -> FailureHandler:
+        FAILURE_HANDLERS[kind] = function
         return function
 
     return register
@@ -80,7 +95,10 @@ def _failed(runtime: Runtime, reminder_id: int, error: Exception) -> None:
             return
         reminder.attempts += 1
         reminder.error = f"{type(error).__name__}: {error}"[:2000]
-        if reminder.attempts >= MAX_ATTEMPTS:
+        final = reminder.attempts >= int(reminder.payload.get("max_attempts", MAX_ATTEMPTS))
+        if reminder.kind in FAILURE_HANDLERS:
+            FAILURE_HANDLERS[reminder.kind](work, reminder, error, final)
+        if final:
             reminder.state = ReminderState.FAILED.value
             reminder.done_at = work.now
         else:
@@ -93,5 +111,8 @@ def _failed(runtime: Runtime, reminder_id: int, error: Exception) -> None:
 
 def _load_handlers() -> None:
     """The engine's handlers live beside what they act on; importing registers them."""
+    from ..automations import runner  # noqa: F401
     from ..flows import timeouts  # noqa: F401
+    from ..mail import kinds as mail_kinds  # noqa: F401
+    from ..webhooks import delivery  # noqa: F401
     from . import kinds  # noqa: F401
