@@ -5,6 +5,7 @@
 #   scripts/bench.sh publish [--records 1000000]   (SQLite; a quick run: --records 10000)
 #   scripts/bench.sh approvals [--approvals 1000 --handled 10000 --pending 500]
 #   scripts/bench.sh reminders [--reminders 100000]
+#   scripts/bench.sh latency [--rate 20 --seconds 30]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test

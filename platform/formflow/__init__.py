@@ -39,7 +39,10 @@ __all__ = [
     "hookimpl",
 ]
 
-# A submit starts the form's flows; a record under approval is guarded (records/lifecycle.py).
+# A submit starts the form's flows; a record under approval is guarded (records/lifecycle.py);
+# records saved and flows finished fire automations (automations/triggers.py).
+from .automations import triggers as _automation_triggers
 from .flows import triggers as _flow_triggers
 
 _flow_triggers.install()
+_automation_triggers.install()

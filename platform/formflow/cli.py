@@ -121,14 +121,16 @@ def issue_token(username: str, name: str) -> None:
     "--flows",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Also install the approval flows of this folder (with --path).",
+    help="Also install the approval flows and automations of this folder (with --path).",
 )
 def install_app(name: str | None, path: Path | None, title: str | None, flows: Path | None) -> None:
-    """Install (or upgrade) an app from its definition files: forms, then flows.
+    """Install (or upgrade) an app from its definition files: forms, then flows, then
+    automations.
 
     Without arguments, installs every app the installed plugins ship.
     """
     from .apps.files import install
+    from .automations import files as automation_files
     from .flows import files as flow_files
 
     runtime = _runtime()
@@ -152,12 +154,19 @@ def install_app(name: str | None, path: Path | None, title: str | None, flows: P
                     if flow_folder
                     else flow_files.FlowsReport()
                 )
+                automations_report = (
+                    automation_files.install(work, app_name, flow_folder)
+                    if flow_folder
+                    else automation_files.AutomationsReport()
+                )
         except FormflowError as error:
             _fail(error)
         click.echo(
             f"installed {app_name}: {len(report.published)} form(s) published, "
             f"{len(report.unchanged)} unchanged; {len(flows_report.published)} flow(s) "
-            f"published, {len(flows_report.unchanged)} unchanged"
+            f"published, {len(flows_report.unchanged)} unchanged; "
+            f"{len(automations_report.published)} automation(s) published, "
+            f"{len(automations_report.unchanged)} unchanged"
         )
 
 
@@ -168,11 +177,12 @@ def install_app(name: str | None, path: Path | None, title: str | None, flows: P
     "--flows",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Also write the app's approval flows to this folder, one file per flow.",
+    help="Also write the app's approval flows and automations to this folder, a file each.",
 )
 def export_app(name: str, folder: Path, flows: Path | None) -> None:
     """Write app NAME's current definitions to FOLDER, one file per form."""
     from .apps.files import export
+    from .automations import files as automation_files
     from .flows import files as flow_files
 
     runtime = _runtime()
@@ -180,11 +190,15 @@ def export_app(name: str, folder: Path, flows: Path | None) -> None:
         with runtime.read() as work:
             written = export(work, name, folder)
             flow_paths = flow_files.export(work, name, flows) if flows else []
+            automation_paths = automation_files.export(work, name, flows) if flows else []
     except FormflowError as error:
         _fail(error)
     click.echo(f"exported {len(written)} form(s) to {folder}")
     if flows:
-        click.echo(f"exported {len(flow_paths)} flow(s) to {flows}")
+        click.echo(
+            f"exported {len(flow_paths)} flow(s) and {len(automation_paths)} automation(s) "
+            f"to {flows}"
+        )
 
 
 @main.command("run")

@@ -72,6 +72,12 @@ def run_dev(host: str, port: int, demo: bool) -> None:
     if not config.redis_url:
         server = redis_server.start(instance / "redis")
         env["REDIS_URL"] = redis_server.url_of(server)
+    sink = None
+    if not config.smtp_url:
+        from .mail.sink import MailSink
+
+        sink = MailSink(instance / "mail").start()
+        env["SMTP_URL"] = sink.url
     children = [
         subprocess.Popen(_formflow("worker"), env=env),
         subprocess.Popen(_formflow("scheduler"), env=env),
@@ -99,6 +105,8 @@ def run_dev(host: str, port: int, demo: bool) -> None:
     click.echo(f"  API token:  {token}")
     click.echo(f"  API docs:   {url}/api/v1/openapi.json")
     click.echo(f"  Redis:      {env['REDIS_URL']}")
+    if sink is not None:
+        click.echo(f"  email:      kept in {sink.folder} (set SMTP_URL to send it for real)")
     click.echo(f"  data:       {instance}")
     click.echo("Press Ctrl-C to stop.", err=False)
     sys.stdout.flush()
@@ -125,6 +133,8 @@ def run_dev(host: str, port: int, demo: bool) -> None:
                 child.kill()
         if server is not None:
             server.stop()
+        if sink is not None:
+            sink.stop()
 
 
 def _wait_for(url: str, children: list[subprocess.Popen[bytes]], timeout: float = 60) -> None:

@@ -1,5 +1,6 @@
 """Every table of the engine, imported in one place for migrations and ``create_all``."""
 
+from .automations.models import Automation, AutomationRun, AutomationVersion
 from .db import Base
 from .definitions.models import App, Form, FormConversion, FormDraft, FormVersion
 from .files.models import StoredFile
@@ -18,12 +19,16 @@ from .people.models import (
 from .permissions.models import FormGrant
 from .records.models import Comment, Record, Revision, SerialCounter
 from .reminders.models import Reminder
+from .webhooks.models import Webhook
 
 metadata = Base.metadata
 
 __all__ = [
     "ApiToken",
     "App",
+    "Automation",
+    "AutomationRun",
+    "AutomationVersion",
     "Comment",
     "Department",
     "Flow",
@@ -48,5 +53,6 @@ __all__ = [
     "User",
     "UserRole",
     "UserSetting",
+    "Webhook",
     "metadata",
 ]

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Response
 
-from . import openapi_flows
+from . import openapi_automations, openapi_flows
 from .blueprint import api, respond
 
 ERRORS = {"$ref": "#/components/responses/Errors"}
@@ -795,6 +795,7 @@ def build_document() -> dict[str, Any]:
         },
     }
     paths.update(openapi_flows.paths())
+    paths.update(openapi_automations.paths())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -814,7 +815,7 @@ def build_document() -> dict[str, Any]:
                     "description": "A token from `formflow create-user`",
                 }
             },
-            "schemas": {**SCHEMAS, **openapi_flows.SCHEMAS},
+            "schemas": {**SCHEMAS, **openapi_flows.SCHEMAS, **openapi_automations.SCHEMAS},
             "responses": {"Errors": _json(_ref("Errors"), "The problems, each naming its field")},
         },
     }

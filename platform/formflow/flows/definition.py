@@ -293,16 +293,16 @@ def check_flow(
     """
     if not isinstance(definition, dict):
         return [FieldError("", "a flow definition must be a JSON object", "schema.type")]
-    report = _Report(definition)
+    report = Report(definition)
     for error in _validator().iter_errors(definition):
-        _describe(error, report)
+        describe_error(error, report)
     if not report.errors:
         _Graph(definition["nodes"], report).check()
         _check_references(definition, form_spec, form_exists, spec_of, report)
     return report.sorted()
 
 
-class _Report:
+class Report:
     """The problems found so far, each once, with the node it belongs to."""
 
     def __init__(self, definition: dict[str, Any]) -> None:
@@ -338,7 +338,7 @@ class _Graph:
     """The nodes as a graph: edges are ``next``, ``else``, branch targets and parallel arms
     (a parallel's ``join`` names where its arms meet; it is not an edge)."""
 
-    def __init__(self, nodes: list[dict[str, Any]], report: _Report) -> None:
+    def __init__(self, nodes: list[dict[str, Any]], report: Report) -> None:
         self.nodes = nodes
         self.report = report
         self.index: dict[str, int] = {}
@@ -561,7 +561,7 @@ def _check_references(
     form_spec: FormSpec | None,
     form_exists: FormExists | None,
     spec_of: SpecOf | None,
-    report: _Report,
+    report: Report,
 ) -> None:
     """Conditions and values that compile and name real fields, people fields, durations,
     and the forms an action creates records in."""
@@ -575,7 +575,7 @@ def _check_references(
         at = f"/nodes/{i}"
         for k, branch in enumerate(node.get("branches", ())):
             if isinstance(branch, dict):
-                _check_expression(branch["when"], f"{at}/branches/{k}/when", form_spec, report)
+                check_expression(branch["when"], f"{at}/branches/{k}/when", form_spec, report)
         for key, rule in _people_rules(node):
             _check_people(rule, f"{at}/{key}", form_spec, report)
         if form_spec is not None:
@@ -590,14 +590,14 @@ def _check_references(
         for key, source in node.get("set", {}).items():
             pointer = f"{at}/set/{_escape(key)}"
             if form_spec is not None:
-                _check_target_field(form_spec, key, pointer, report)
-            _check_expression(source, pointer, form_spec, report)
+                check_target_field(form_spec, key, pointer, report)
+            check_expression(source, pointer, form_spec, report)
         for k, create in enumerate(node.get("create", ())):
             _check_create(create, f"{at}/create/{k}", form_spec, form_exists, spec_of, report)
         for key in DURATION_KEYS:
             text = node.get("timeout", {}).get(key)
             if text is not None:
-                _check_duration(text, f"{at}/timeout/{key}", report)
+                check_duration(text, f"{at}/timeout/{key}", report)
 
 
 def _people_rules(node: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -610,7 +610,7 @@ def _people_rules(node: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _check_people(
-    rule: dict[str, Any], pointer: str, form_spec: FormSpec | None, report: _Report
+    rule: dict[str, Any], pointer: str, form_spec: FormSpec | None, report: Report
 ) -> None:
     key = rule.get("field")
     if key is None or form_spec is None:
@@ -624,7 +624,7 @@ def _check_people(
         )
 
 
-def _check_target_field(spec: FormSpec, key: str, pointer: str, report: _Report) -> None:
+def check_target_field(spec: FormSpec, key: str, pointer: str, report: Report) -> None:
     """A field a node writes: it must exist, hold a value and not be computed."""
     field = spec.by_key.get(key)
     owner = f"form '{spec.name}'" if spec.name else "the form"
@@ -642,7 +642,7 @@ def _check_create(
     form_spec: FormSpec | None,
     form_exists: FormExists | None,
     spec_of: SpecOf | None,
-    report: _Report,
+    report: Report,
 ) -> None:
     name = create["form"]
     if form_exists is not None and not form_exists(name):
@@ -651,13 +651,13 @@ def _check_create(
     for key, source in create["values"].items():
         at = f"{pointer}/values/{_escape(key)}"
         if target is not None:
-            _check_target_field(target, key, at, report)
+            check_target_field(target, key, at, report)
         # Values are computed from the record the flow runs on, so they read its fields.
-        _check_expression(source, at, form_spec, report)
+        check_expression(source, at, form_spec, report)
 
 
-def _check_expression(
-    source: str, pointer: str, form_spec: FormSpec | None, report: _Report
+def check_expression(
+    source: str, pointer: str, form_spec: FormSpec | None, report: Report
 ) -> Expression | None:
     try:
         expression = compile_expression(source)
@@ -671,14 +671,14 @@ def _check_expression(
         return None
     if form_spec is not None:
         for name in sorted(expression.references):
-            if not _readable(form_spec, name):
+            if not readable(form_spec, name):
                 report.add(
                     pointer, f"refers to unknown field '{name}'", "unknown_field", field=name
                 )
     return expression
 
 
-def _readable(spec: FormSpec, name: str) -> bool:
+def readable(spec: FormSpec, name: str) -> bool:
     """Can a flow's expression read ``name`` from a record: a field that holds a value, or a
     subform column (``lines.total``) or an object field's part (``address.city``)."""
     head, _, tail = name.partition(".")
@@ -692,7 +692,7 @@ def _readable(spec: FormSpec, name: str) -> bool:
     return field.type.json_type == "object"
 
 
-def _check_duration(text: str, pointer: str, report: _Report) -> None:
+def check_duration(text: str, pointer: str, report: Report) -> None:
     try:
         duration = parse_duration(text)
     except ValueError as error:
@@ -721,7 +721,7 @@ _PATTERN_WORDS = {
 }
 
 
-def _describe(error: ValidationError, report: _Report) -> None:
+def describe_error(error: ValidationError, report: Report) -> None:
     """Report one meta-schema error in words, at the JSON pointer of what is wrong."""
     pointer = "".join(f"/{_escape(part)}" for part in error.absolute_path)
     keyword = str(error.validator)
@@ -754,7 +754,8 @@ def _describe(error: ValidationError, report: _Report) -> None:
         report.add(pointer, "must have 'set', 'create' or both", code)
         return
     if keyword == "enum" and error.absolute_path and error.absolute_path[-1] == "type":
-        message = f"'{instance}' is not a node type; use one of: " + ", ".join(value)
+        what = "a node type" if pointer.startswith("/nodes") else "a known type"
+        message = f"'{instance}' is not {what}; use one of: " + ", ".join(value)
         report.add(pointer, message, code, allowed=list(value))
         return
     if "propertyNames" in error.absolute_schema_path:

@@ -8,6 +8,7 @@ with pending tasks (``position["active"]``), or finished. Every step is an event
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -32,6 +33,9 @@ from .service import FlowSpec
 
 #: Seq spacing between the approvers of a ``sequence`` node (room for added approvers).
 STEP = 10
+#: Told when an instance finishes, in its unit of work: (work, instance, flow name, state).
+#: Automations listen here (``flow_finished`` triggers).
+FINISHED_LISTENERS: list[Callable[[Work, FlowInstance, str, InstanceState], None]] = []
 #: Nodes one movement may pass through before the engine calls it a loop.
 MAX_STEPS = 500
 
@@ -348,3 +352,5 @@ class Movement:
         self.instance.state = state.value
         self.instance.finished_at = self.work.now
         self.event("finished", node_id, result=state.value)
+        for listener in FINISHED_LISTENERS:
+            listener(self.work, self.instance, self.flow.name, state)

@@ -437,6 +437,7 @@ def _write(
     )
     _attach_files(work, spec, values, record.id)
     work.session.refresh(record)
+    lifecycle.updated(work, loaded, record, changes)
     return record, changes
 
 
@@ -478,6 +479,7 @@ def delete(
     lifecycle.check(work, loaded, record, "delete")
     _check_revision(record, revision)
     _transition(work, record, RevisionAction.DELETE, deleted_at=work.now, deleted_by=work.actor_id)
+    lifecycle.deleted(work, loaded, record)
     return record
 
 

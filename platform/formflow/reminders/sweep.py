@@ -29,8 +29,9 @@ BATCH = 1000
 CHUNK = 100
 
 
-def sweep(runtime: Runtime, *, limit: int = BATCH) -> list[int]:
-    """Claim due reminders and enqueue their delivery; the ids enqueued."""
+def sweep(runtime: Runtime, *, limit: int = BATCH, ids: list[int] | None = None) -> list[int]:
+    """Claim due reminders and enqueue their delivery; the ids enqueued. With ``ids``, only
+    those (a run just created is handed to the workers at once, not at the next sweep)."""
     config = runtime.config
     lease = dt.timedelta(seconds=config.reminder_lease_seconds)
     with runtime.write() as work:
@@ -39,12 +40,12 @@ def sweep(runtime: Runtime, *, limit: int = BATCH) -> list[int]:
         stale = and_(
             Reminder.state == ReminderState.QUEUED.value, Reminder.queued_at <= now - lease
         )
-        candidates = work.session.execute(
-            select(Reminder.id, Reminder.state, Reminder.queued_at, Reminder.due_at)
-            .where(or_(due, stale))
-            .order_by(Reminder.due_at)
-            .limit(limit)
-        ).all()
+        query = select(Reminder.id, Reminder.state, Reminder.queued_at, Reminder.due_at).where(
+            or_(due, stale)
+        )
+        if ids is not None:
+            query = query.where(Reminder.id.in_(ids))
+        candidates = work.session.execute(query.order_by(Reminder.due_at).limit(limit)).all()
         claimed = []
         for reminder_id, state, queued_at, due_at in candidates:
             condition = [Reminder.id == reminder_id, Reminder.state == state]
@@ -81,6 +82,17 @@ def sweep(runtime: Runtime, *, limit: int = BATCH) -> list[int]:
         except RedisError:
             log.warning("%s reminders claimed but not enqueued; swept again later", len(claimed))
     return claimed
+
+
+def hand_over(runtime: Runtime, ids: list[int]) -> None:
+    """After a commit: enqueue these due reminders now rather than at the next sweep (when
+    there is a queue; without one, or if this fails, the sweep still finds them)."""
+    if not ids or not runtime.config.redis_url:
+        return
+    try:
+        sweep(runtime, ids=ids)
+    except Exception:
+        log.exception("handing over %s reminders failed; the sweep will", len(ids))
 
 
 def run_scheduler(runtime: Runtime, interval: float = 10.0, once: bool = False) -> None:

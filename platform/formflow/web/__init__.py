@@ -14,6 +14,7 @@ def register_web(app: Flask) -> None:
         admin,
         approvals,
         auth,
+        automations,
         builder,
         flow_designer,
         home,
@@ -41,6 +42,7 @@ def register_web(app: Flask) -> None:
         flow_designer.bp,
         notifications.bp,
         operations.bp,
+        automations.bp,
     ):
         app.register_blueprint(blueprint)
     app.jinja_env.globals.update(i18n.template_globals())

@@ -21,10 +21,10 @@ from ..flows import service as flows
 from ..flows.models import Flow, FlowEvent, FlowTask, InstanceState, TaskState
 from ..permissions.models import Access
 from ..records import service as records
+from ..records.display import WorkDisplay
 from ..records.prepare import from_document
 from ..runtime import Work
 from . import record_form
-from .display import WorkDisplay
 from .i18n import N_, error_text, language
 from .records import _options, _shown_value, _title
 from .session import current_user, login_required, read, write

@@ -31,11 +31,11 @@ from ..expressions import ExpressionError, compile_expression, function_catalog
 from ..expressions.conditions import Row, build, rows_of
 from ..people.models import Role
 from ..permissions import service as permissions
+from ..records.display import WorkDisplay
 from ..records.prepare import prepare, visible_keys
 from ..records.service import eval_context
 from . import record_form
 from .builder_panel import apply_panel, keyword_inputs, panel_values
-from .display import WorkDisplay
 from .i18n import error_text, language, localized, said
 from .session import admin_required, read, write
 

@@ -27,12 +27,12 @@ from ..permissions.models import Access, Action
 from ..permissions.policy import FormPolicy, policy_for
 from ..records import comments as record_comments
 from ..records import service as records
+from ..records.display import WorkDisplay
 from ..records.listing import browse
 from ..records.prepare import from_document, prepare
 from ..records.query import OPERATORS, Filter, Query, Sort
 from ..runtime import Work
 from . import record_form
-from .display import WorkDisplay
 from .i18n import error_text, language
 from .session import current_user, login_required, read, runtime, write
 

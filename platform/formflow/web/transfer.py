@@ -22,8 +22,8 @@ from flask_babel import gettext as _
 from ..definitions.service import LoadedForm
 from ..errors import BadRequest, FieldError, Forbidden, FormflowError, NotFound
 from ..records import transfer
+from ..records.display import WorkDisplay
 from ..records.transfer import ImportMode, ImportReport, RowStatus, Upload
-from .display import WorkDisplay
 from .i18n import N_, error_text, language
 from .records import _form_or_404, _query_from_request
 from .session import login_required, read, write

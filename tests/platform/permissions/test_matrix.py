@@ -164,6 +164,36 @@ def _task(world, instance_id: int | None = None) -> int:
         )
 
 
+DEAL_AUTOMATION = {
+    "name": "crm.deal_watch",
+    "title": "Deal watch",
+    "trigger": {"type": "record_created", "form": "crm.deal"},
+    "actions": [{"type": "notify", "to": [{"user": "manager_n"}], "title": "New deal {{ name }}"}],
+}
+
+
+def _automation(world) -> str:
+    from formflow.automations import service as automations
+
+    with world.runtime.write() as work:
+        if not any(a.name == DEAL_AUTOMATION["name"] for a in automations.all_automations(work)):
+            automations.publish(work, DEAL_AUTOMATION)
+    return DEAL_AUTOMATION["name"]
+
+
+def _failed_run(world) -> int:
+    """A run of the deal automation that failed (as a worker would have left it)."""
+    from formflow.automations import runs
+    from formflow.automations import service as automations
+
+    name = _automation(world)
+    with world.runtime.write() as work:
+        automation = automations.get_automation(work, name)
+        run = runs.start_run(work, automation.id, automation.current_version, "record_created")
+        run.state, run.error = "failed", "RuntimeError: the mail server is down"
+        return run.id
+
+
 def _builder_post(action: str, body: Callable[[Any], dict[str, Any]] | None = None) -> Case:
     """A builder action on a fresh scratch form, as the builder page posts it."""
     holder: dict[str, str] = {}
@@ -206,6 +236,39 @@ RULES: dict[str, list[Case]] = {
     "api.get_flow": [Case("GET", lambda w: f"/api/v1/flows/{_flow(w)}", ADMIN)],
     "api.put_flow": [
         Case("PUT", lambda w: f"/api/v1/flows/{_flow(w)}", ADMIN, body=lambda w: DEAL_FLOW)
+    ],
+    "api.list_automations": [Case("GET", lambda w: "/api/v1/automations", SIGNED_IN)],
+    "api.get_automation": [Case("GET", lambda w: f"/api/v1/automations/{_automation(w)}", ADMIN)],
+    "api.put_automation": [
+        Case(
+            "PUT",
+            lambda w: f"/api/v1/automations/{_automation(w)}",
+            ADMIN,
+            body=lambda w: DEAL_AUTOMATION,
+        )
+    ],
+    "api.patch_automation": [
+        Case(
+            "PATCH",
+            lambda w: f"/api/v1/automations/{_automation(w)}",
+            ADMIN,
+            body=lambda w: {"enabled": True},
+        )
+    ],
+    "api.list_runs": [Case("GET", lambda w: f"/api/v1/automations/{_automation(w)}/runs", ADMIN)],
+    "api.get_run": [
+        Case(
+            "GET",
+            lambda w: f"/api/v1/automations/{_automation(w)}/runs/{_failed_run(w)}",
+            ADMIN,
+        )
+    ],
+    "api.retry_run": [
+        Case(
+            "POST",
+            lambda w: f"/api/v1/automations/{_automation(w)}/runs/{_failed_run(w)}/retry",
+            ADMIN,
+        )
     ],
     "api.list_tasks": [Case("GET", lambda w: "/api/v1/tasks", SIGNED_IN)],
     "api.act_on_task": [
@@ -333,6 +396,49 @@ RULES: dict[str, list[Case]] = {
     ],
     "operations.retry_reminder": [
         Case("POST", lambda w: "/admin/jobs/reminders/999999/retry", frozenset(), form=True)
+    ],
+    "automations.index": [Case("GET", lambda w: "/admin/automations/", ADMIN)],
+    "automations.new": [
+        Case("GET", lambda w: "/admin/automations/new", ADMIN),
+        Case(
+            "POST",
+            lambda w: "/admin/automations/new",
+            ADMIN,
+            form=True,
+            body=lambda w: {"op": "add_action", "new_action": "webhook", "action_type": "notify"},
+        ),
+    ],
+    "automations.edit": [
+        Case("GET", lambda w: f"/admin/automations/{_automation(w)}", ADMIN),
+        Case(
+            "POST",
+            lambda w: f"/admin/automations/{_automation(w)}",
+            ADMIN,
+            form=True,
+            body=lambda w: {"op": "refresh", "trigger_type": "schedule", "action_type": "notify"},
+        ),
+    ],
+    "automations.toggle": [
+        Case(
+            "POST",
+            lambda w: f"/admin/automations/{_automation(w)}/enabled",
+            ADMIN,
+            form=True,
+            body=lambda w: {"enabled": "1"},
+            lands="/admin/automations/",
+        )
+    ],
+    "automations.run_log": [
+        Case("GET", lambda w: f"/admin/automations/{_automation(w)}/runs", ADMIN)
+    ],
+    "automations.retry": [
+        Case(
+            "POST",
+            lambda w: f"/admin/automations/{_automation(w)}/runs/{_failed_run(w)}/retry",
+            ADMIN,
+            form=True,
+            lands="/admin/automations/crm.deal_watch/runs",
+        )
     ],
     "notifications.index": [Case("GET", lambda w: "/notifications/", SIGNED_IN)],
     "notifications.mark_read": [

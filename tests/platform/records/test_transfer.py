@@ -20,10 +20,10 @@ from formflow.people import service as people
 from formflow.people.models import User
 from formflow.records import service as records
 from formflow.records import transfer
+from formflow.records.display import WorkDisplay
 from formflow.records.prepare import from_document
 from formflow.records.query import Filter, Query, Sort, list_records
 from formflow.records.transfer import ImportMode, RowStatus
-from formflow.web.display import WorkDisplay
 from tests.conftest import grant, snapshot
 
 

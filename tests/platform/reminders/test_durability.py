@@ -29,6 +29,7 @@ from formflow.reminders.service import schedule
 from formflow.reminders.sweep import sweep
 from tests.conftest import make_person
 from tests.platform.flows.world import FLOW, build
+from tests.support.processes import kill_worker
 
 
 @pytest.fixture
@@ -258,7 +259,6 @@ def test_timeouts_are_scheduled_only_for_waiting_tasks(runtime, admin, clock):
 
 
 def test_a_worker_killed_mid_way_leaves_nothing_undone_and_nothing_twice(runtime, admin, clock):
-    import signal
     import time
 
     many(runtime, clock, 1000, admin.id)
@@ -281,8 +281,7 @@ def test_a_worker_killed_mid_way_leaves_nothing_undone_and_nothing_twice(runtime
     while len(notifications(runtime, admin.id)) < 50:  # mid-way through the first jobs
         assert time.monotonic() < deadline and worker.poll() is None
         time.sleep(0.01)
-    os.killpg(worker.pid, signal.SIGKILL)  # the worker and the job's work horse
-    worker.wait(timeout=30)
+    kill_worker(worker)  # the worker and the job's work horse
     partial = len(notifications(runtime, admin.id))
     assert 0 < partial < 1000
     clock.advance(seconds=config.reminder_lease_seconds + 1)

@@ -12,8 +12,8 @@ from ..definitions.spec import FieldSpec
 from ..errors import NotFound
 from ..fields import DisplayContext
 from ..people.models import Department, User
-from ..records.models import Record
 from ..runtime import Work
+from .models import Record
 
 
 class WorkDisplay(DisplayContext):
