@@ -313,9 +313,18 @@ def check_automation(definition: Any, lookups: Lookups | None = None) -> list[Fi
     report = Report({})
     for error in _validator().iter_errors(definition):
         describe_error(error, report)
-    if not report.errors:
-        _Checker(definition, lookups, report).check()
+    # The parts the meta-schema found nothing wrong with are checked further anyway, so a
+    # bad cron is reported beside a missing title, not after it is fixed.
+    wrong = [pointer or "" for pointer, _ in report.errors]
+    _Checker(definition, lookups, report, sound=lambda at: _sound(at, wrong)).check()
     return report.sorted()
+
+
+def _sound(at: str, wrong: list[str]) -> bool:
+    """Whether nothing the meta-schema reported is at, above or below ``at``."""
+    return not any(
+        w == at or w.startswith(at + "/") or at.startswith(w + "/") for w in wrong if w
+    )
 
 
 def trigger_form(definition: dict[str, Any], flow_form: Callable[[str], str | None]) -> str | None:
@@ -327,24 +336,47 @@ def trigger_form(definition: dict[str, Any], flow_form: Callable[[str], str | No
 
 
 class _Checker:
-    def __init__(self, definition: dict[str, Any], lookups: Lookups | None, report: Report) -> None:
+    def __init__(
+        self,
+        definition: dict[str, Any],
+        lookups: Lookups | None,
+        report: Report,
+        sound: Callable[[str], bool],
+    ) -> None:
         self.definition = definition
         self.lookups = lookups
         self.report = report
+        self.sound = sound
         self.spec: FormSpec | None = None
 
     def check(self) -> None:
-        self._trigger(self.definition["trigger"])
+        trigger = self.definition.get("trigger")
+        if not isinstance(trigger, dict):
+            return
+        if not self.sound("/trigger"):
+            # Fields cannot be checked without the trigger's form; a schedule's cron can.
+            if (
+                trigger.get("type") == "schedule"
+                and isinstance(trigger.get("cron"), str)
+                and self.sound("/trigger/cron")
+            ):
+                self._trigger({"type": "schedule", "cron": trigger["cron"]})
+            return
+        self._trigger(trigger)
         condition = self.definition.get("condition")
-        if condition is not None:
-            if self.definition["trigger"]["type"] not in RECORD_TRIGGERS:
+        if condition is not None and self.sound("/condition"):
+            if trigger["type"] not in RECORD_TRIGGERS:
                 self.report.add(
                     "/condition", "a schedule has no record to test a condition on", "no_record"
                 )
             else:
                 check_expression(condition, "/condition", self.spec, self.report)
-        for index, action in enumerate(self.definition["actions"]):
-            getattr(self, f"_{action['type']}")(action, f"/actions/{index}")
+        actions = self.definition.get("actions")
+        if not isinstance(actions, list):
+            return
+        for index, action in enumerate(actions):
+            if self.sound(f"/actions/{index}"):
+                getattr(self, f"_{action['type']}")(action, f"/actions/{index}")
 
     # -- triggers ------------------------------------------------------------------------
 

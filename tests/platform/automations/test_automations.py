@@ -381,3 +381,15 @@ def test_an_action_on_a_form_the_owner_may_not_write_is_refused(world, runtime):
     assert "may not add records to form 'crm.task'" in str(refused.value)
     with runtime.read() as work:
         assert work.session.scalar(select(Reminder.id)) is None
+
+
+def test_every_problem_is_reported_at_once_not_one_layer_at_a_time(world):
+    definition = automation(trigger={"type": "schedule", "cron": "0 9 * *"})
+    del definition["title"]
+    definition["actions"].append({"type": "webhook"})
+    with pytest.raises(ValidationFailed) as refused:
+        world.publish(definition)
+    fields = {e.field for e in refused.value.errors}
+    # the missing title, the action without its URL, the cron, and the recipient field a
+    # schedule has no record for: all in one answer.
+    assert {"", "/actions/1", "/trigger/cron", "/actions/0/to/0/field"} <= fields
