@@ -7,6 +7,7 @@ adds to the engine is declared here.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from formflow import AppBundle, hookimpl
 
@@ -32,3 +33,36 @@ def formflow_apps() -> list[AppBundle]:
             plugin=APP_NAME,
         )
     ]
+
+
+@hookimpl
+def formflow_automation_actions() -> dict[str, Any]:
+    from .functions import FUNCTIONS
+
+    return dict(FUNCTIONS)
+
+
+def _install_guards() -> None:
+    """An approved quotation is locked (records' guards: the engine asks before an edit)."""
+    from formflow.records import lifecycle
+
+    from .functions import quotation_locked
+
+    lifecycle.guard(quotation_locked)
+
+
+_install_guards()
+
+
+@hookimpl
+def formflow_cli_commands() -> list[Any]:
+    from .demo import seed_demo_command
+
+    return [seed_demo_command]
+
+
+@hookimpl
+def formflow_blueprints() -> list[Any]:
+    from .web import blueprint
+
+    return [blueprint]

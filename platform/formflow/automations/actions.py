@@ -46,10 +46,13 @@ class Context:
     values: dict[str, Any]
     #: The record as stored (by field id), for showing its values to people.
     document: dict[str, Any] = field(default_factory=dict)
+    #: What the trigger saw (a flow's result and the deciding comment, the changes…).
+    event: dict[str, Any] = field(default_factory=dict)
 
     def evaluate(self, source: str) -> Any:
         context = records.eval_context(self.work, self.loaded.spec) if self.loaded else None
-        return compile_expression(source).evaluate(self.values, context)
+        scope = {**self.values, "_id": self.record_id}
+        return compile_expression(source).evaluate(scope, context)
 
     def link(self) -> str | None:
         if self.loaded is None or self.record_id is None:
@@ -73,6 +76,8 @@ class Context:
             "record_id": self.record_id,
             "link": self.link(),
             "automation": self.automation,
+            "result": self.event.get("result"),
+            "comment": self.event.get("comment") or "",
             "now": local or self.work.now,
             "today": (local or self.work.now).date(),
         }
@@ -157,9 +162,20 @@ def update_records(context: Context, action: dict[str, Any], index: int) -> dict
 
 def start_flow(context: Context, action: dict[str, Any], index: int) -> dict[str, Any]:
     from ..flows.actions import start
+    from ..people.models import User
+    from ..records.models import Record
 
+    work = context.work
     assert context.loaded is not None and context.record_id is not None
-    instance = start(context.work, action["flow"], context.loaded, context.record_id)
+    # The flow is the record's owner's request (their manager approves it), not the
+    # automation's owner's.
+    record = work.session.get(Record, context.record_id)
+    owner = work.session.get(User, record.owner_id) if record and record.owner_id else None
+    actor, work.actor = work.actor, owner or work.actor
+    try:
+        instance = start(work, action["flow"], context.loaded, context.record_id)
+    finally:
+        work.actor = actor
     return {"flow": action["flow"], "instance": instance.id}
 
 

@@ -33,6 +33,7 @@ from ..flows.definition import (
     check_target_field,
     describe_error,
     parse_duration,
+    readable,
 )
 from ..records.query import OPERATORS
 from .templates import environment
@@ -47,6 +48,8 @@ TRIGGERS = (
     "schedule",
     "date_field",
 )
+#: Names an automation's expressions may use besides the record's fields.
+RECORD_NAMES = frozenset({"_id"})
 #: Triggers that fire on one record (and so may have a condition over it).
 RECORD_TRIGGERS = frozenset(TRIGGERS) - {"schedule"}
 ACTIONS = ("notify", "create_record", "update_records", "start_flow", "function", "webhook")
@@ -322,9 +325,7 @@ def check_automation(definition: Any, lookups: Lookups | None = None) -> list[Fi
 
 def _sound(at: str, wrong: list[str]) -> bool:
     """Whether nothing the meta-schema reported is at, above or below ``at``."""
-    return not any(
-        w == at or w.startswith(at + "/") or at.startswith(w + "/") for w in wrong if w
-    )
+    return not any(w == at or w.startswith(at + "/") or at.startswith(w + "/") for w in wrong if w)
 
 
 def trigger_form(definition: dict[str, Any], flow_form: Callable[[str], str | None]) -> str | None:
@@ -370,13 +371,24 @@ class _Checker:
                     "/condition", "a schedule has no record to test a condition on", "no_record"
                 )
             else:
-                check_expression(condition, "/condition", self.spec, self.report)
+                self._expression(condition, "/condition")
         actions = self.definition.get("actions")
         if not isinstance(actions, list):
             return
         for index, action in enumerate(actions):
             if self.sound(f"/actions/{index}"):
                 getattr(self, f"_{action['type']}")(action, f"/actions/{index}")
+
+    def _expression(self, source: str, pointer: str) -> None:
+        """An expression over the triggering record: its fields, and ``_id`` (its id)."""
+        compiled = check_expression(source, pointer, None, self.report)
+        if compiled is None or self.spec is None:
+            return
+        for name in sorted(compiled.references - RECORD_NAMES):
+            if not readable(self.spec, name):
+                self.report.add(
+                    pointer, f"refers to unknown field '{name}'", "unknown_field", field=name
+                )
 
     # -- triggers ------------------------------------------------------------------------
 
@@ -489,7 +501,7 @@ class _Checker:
             pointer = f"{at}/values/{_escape(key)}"
             if target is not None:
                 check_target_field(target, key, pointer, self.report)
-            check_expression(source, pointer, self.spec, self.report)
+            self._expression(source, pointer)
 
     def _update_records(self, action: dict[str, Any], at: str) -> None:
         target = self._target_form(action, at, "edit")
@@ -504,12 +516,12 @@ class _Checker:
             if row["op"] != "is_empty" and "value" not in row:
                 self.report.add(f"{at}/where/{i}", "is missing 'value'", "schema.required")
             if "value" in row:
-                check_expression(row["value"], f"{at}/where/{i}/value", self.spec, self.report)
+                self._expression(row["value"], f"{at}/where/{i}/value")
         for key, source in action["set"].items():
             pointer = f"{at}/set/{_escape(key)}"
             if target is not None:
                 check_target_field(target, key, pointer, self.report)
-            check_expression(source, pointer, self.spec, self.report)
+            self._expression(source, pointer)
 
     def _target_form(self, action: dict[str, Any], at: str, need: str) -> FormSpec | None:
         if self.lookups is None:

@@ -68,6 +68,7 @@ def _run(work: Work, reminder: Reminder) -> None:
         owner_id=_record_owner(work, run) or automation.owner_id,
         values=values or {},
         document=_document(work, run),
+        event=dict(run.event or {}),
     )
     actor, depth = work.actor, work.memo.get(runs.DEPTH)
     work.actor = owner

@@ -15,7 +15,7 @@ from jinja2 import Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 #: Names a template may use besides the record's fields.
-NAMES = frozenset({"record_id", "link", "automation", "now", "today"})
+NAMES = frozenset({"record_id", "link", "automation", "result", "comment", "now", "today"})
 MAX_LENGTH = 4000
 
 

@@ -24,7 +24,14 @@ from . import runs, service, timing
 log = logging.getLogger(__name__)
 
 
+#: work.memo key: set to True, this unit of work fires no automations (a bulk load of
+#: history, such as demo data, whose derived values the loader writes itself).
+QUIET = "automations_quiet"
+
+
 def _matching(work: Work, loaded: LoadedForm, events: set[str]):
+    if work.memo.get(QUIET):
+        return
     for automation_id, event, version in service.listening(work, loaded.form.id):
         if event in events:
             yield automation_id, version, service.spec_by_id(work, automation_id, version)
@@ -103,10 +110,29 @@ def _flow_finished(work: Work, instance: Any, flow_name: str, state: Any) -> Non
             record = work.session.get(Record, instance.record_id)
             values = from_document(loaded.spec, record.data) if record is not None else {}
         if holds(work, spec, loaded, values):
-            event = {"flow": flow_name, "result": str(state), "instance": instance.id}
+            event = {
+                "flow": flow_name,
+                "result": str(state),
+                "instance": instance.id,
+                "comment": _last_comment(work, instance.id),
+            }
             runs.start_run(
                 work, automation_id, version, spec.event, record_id=instance.record_id, event=event
             )
+
+
+def _last_comment(work: Work, instance_id: int) -> str | None:
+    """What the deciding approver said (a rejection's reason, say)."""
+    from sqlalchemy import select
+
+    from ..flows.models import FlowTask
+
+    return work.session.scalar(
+        select(FlowTask.comment)
+        .where(FlowTask.instance_id == instance_id, FlowTask.comment.is_not(None))
+        .order_by(FlowTask.acted_at.desc(), FlowTask.id.desc())
+        .limit(1)
+    )
 
 
 def install() -> None:

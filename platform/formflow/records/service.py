@@ -136,6 +136,8 @@ def create(work: Work, loaded: LoadedForm, data: Any) -> RecordRow:
     if not policy.allows(Action.CREATE):
         raise Forbidden("you may not add records to this form")
     access = policy.access(policy.granting(Action.CREATE))
+    if not policy.unrestricted:
+        access = _read_only_too(loaded.spec, access)
     return _insert(work, loaded, data, access, None if policy.unrestricted else _editable(access))
 
 
@@ -260,6 +262,17 @@ def hidden_fields(
     return {i: policy.hidden(reached[i]) if i in reached else everything for i in record_ids}
 
 
+def _read_only_too(spec: FormSpec, access: dict[str, Access]) -> dict[str, Access]:
+    """The person's access with the form's read-only fields (``x-readonly``: kept by the
+    system, like a customer's grade) made read-only for them too; admins may still set
+    them (an import, a correction)."""
+    out = dict(access)
+    for f in spec.data_fields:
+        if f.parent is None and f.schema.get("x-readonly") and out.get(f.key) != Access.HIDDEN:
+            out[f.key] = Access.READ
+    return out
+
+
 def _editable(access: dict[str, Access]) -> set[str]:
     return {path for path, level in access.items() if level == Access.EDIT}
 
@@ -275,6 +288,8 @@ def _restrict(data: Any, access: dict[str, Access], current: Values | None) -> A
         level = access.get(key) if isinstance(key, str) else None
         if level is None or level == Access.EDIT:
             kept[key] = value
+        elif current is None and value in (None, "", []):
+            continue  # a new record's form posting its read-only field empty
         elif current is not None and (
             value == current.get(key) or str(value) == str(current.get(key))
         ):
@@ -325,6 +340,8 @@ def update_record(
     record, grants = load(work, loaded, record_id, Action.EDIT)
     lifecycle.check(work, loaded, record, "edit")
     access = policy.access(grants)
+    if not policy.unrestricted:
+        access = _read_only_too(loaded.spec, access)
     record, _ = _write(
         work,
         loaded,

@@ -31,7 +31,7 @@ def test_unread_count_on_every_page_and_reading_opens_the_link(app, runtime, adm
     assert re.search(r'class="count"[^>]*>1</span>', client.get("/").get_data(as_text=True))
     client.post("/notifications/read")
     assert re.search(
-        r'data-notifications[^>]*>.*?</svg></a>', client.get("/").get_data(as_text=True)
+        r"data-notifications[^>]*>.*?</svg></a>", client.get("/").get_data(as_text=True)
     )
 
 
