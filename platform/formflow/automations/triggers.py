@@ -94,6 +94,14 @@ def _deleted(work: Work, loaded: LoadedForm, record: Record) -> None:
             runs.start_run(work, automation_id, version, spec.event, record_id=record.id)
 
 
+def _restored(work: Work, loaded: LoadedForm, record: Record) -> None:
+    """A record back from the recycle bin gets its date reminders back."""
+    values: dict[str, Any] | None = None
+    for automation_id, _version, spec in _matching(work, loaded, {"date_field"}):
+        values = values if values is not None else from_document(loaded.spec, record.data)
+        timing.track_date(work, automation_id, spec, loaded, record.id, values)
+
+
 def _flow_finished(work: Work, instance: Any, flow_name: str, state: Any) -> None:
     from ..definitions.service import get_form_by_id
 
@@ -141,5 +149,6 @@ def install() -> None:
     lifecycle.on_created(_created)
     lifecycle.on_updated(_updated)
     lifecycle.on_deleted(_deleted)
+    lifecycle.on_restored(_restored)
     if _flow_finished not in FINISHED_LISTENERS:
         FINISHED_LISTENERS.append(_flow_finished)

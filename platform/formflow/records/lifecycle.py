@@ -1,9 +1,9 @@
 """What else happens when a record is created or about to change.
 
 Other parts of the engine (approval flows, automations) listen here instead of the record
-service importing them: ``created``, ``updated`` and ``deleted`` listeners run inside the
-unit of work that made the change (so what they write commits or rolls back with it);
-``guards`` run before an edit or delete and may refuse it by raising.
+service importing them: ``created``, ``updated``, ``deleted`` and ``restored`` listeners
+run inside the unit of work that made the change (so what they write commits or rolls back
+with it); ``guards`` run before an edit or delete and may refuse it by raising.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ Created = Callable[["Work", "LoadedForm", "RecordRow"], None]
 #: (work, loaded, record, changes): changes by field id, ``{id: [before, after]}``.
 Updated = Callable[["Work", "LoadedForm", "Record", dict[str, list[Any]]], None]
 Deleted = Callable[["Work", "LoadedForm", "Record"], None]
+Restored = Callable[["Work", "LoadedForm", "Record"], None]
 Guard = Callable[["Work", "LoadedForm", "Record", str], None]
 
 _created: list[Created] = []
 _updated: list[Updated] = []
 _deleted: list[Deleted] = []
+_restored: list[Restored] = []
 _guards: list[Guard] = []
 
 
@@ -43,6 +45,12 @@ def on_updated(listener: Updated) -> Updated:
 def on_deleted(listener: Deleted) -> Deleted:
     if listener not in _deleted:
         _deleted.append(listener)
+    return listener
+
+
+def on_restored(listener: Restored) -> Restored:
+    if listener not in _restored:
+        _restored.append(listener)
     return listener
 
 
@@ -65,6 +73,11 @@ def updated(work: Work, loaded: LoadedForm, record: Record, changes: dict[str, l
 
 def deleted(work: Work, loaded: LoadedForm, record: Record) -> None:
     for listener in _deleted:
+        listener(work, loaded, record)
+
+
+def restored(work: Work, loaded: LoadedForm, record: Record) -> None:
+    for listener in _restored:
         listener(work, loaded, record)
 
 

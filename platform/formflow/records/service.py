@@ -504,6 +504,7 @@ def restore(work: Work, loaded: LoadedForm, record_id: int) -> Record:
     """Bring a record back from the recycle bin; refused (409) if a unique value is taken."""
     record, _ = load(work, loaded, record_id, Action.MANAGE, deleted=True)
     _transition(work, record, RevisionAction.RESTORE, deleted_at=None, deleted_by=None)
+    lifecycle.restored(work, loaded, record)
     return record
 
 

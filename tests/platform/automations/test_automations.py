@@ -218,6 +218,13 @@ def test_a_date_field_fires_before_its_time_and_follows_the_field(world, runtime
     gone = world.customer(name="Gone", next_visit=(clock.now + dt.timedelta(days=5)).isoformat())
     world.delete(gone)
     assert world.reminders("automation:")[-1].state == "cancelled"
+    with runtime.write(world.user("admin")) as work:
+        from formflow.definitions.service import get_form
+        from formflow.records import service as records
+
+        records.restore(work, get_form(work, "crm.customer"), gone)
+    back = world.reminders("automation:")[-1]
+    assert back.state == "pending" and back.payload["record_id"] == gone
 
 
 def test_publishing_a_date_automation_schedules_the_records_already_there(world, runtime, clock):
