@@ -230,14 +230,23 @@ def resolve_target(work: Work, app_name: str, target: str) -> FormSpec | None:
         return None
 
 
+_TARGET_FORM = DriverStatement(
+    select(Form.id)
+    .join(App, App.id == Form.app_id)
+    .where(App.name == bindparam("app"), Form.name == bindparam("form"), Form.current_version > 0)
+)
+
+
 def target_form_id(work: Work, app_name: str, target: str) -> int | None:
+    """The id of the published form a relation names (memoised for the unit of work: a
+    record with links asks once per target form)."""
     name = target if "." in target else f"{app_name}.{target}"
-    form_app, form_name = split_name(name)
-    return work.session.scalar(
-        select(Form.id)
-        .join(App, App.id == Form.app_id)
-        .where(App.name == form_app, Form.name == form_name, Form.current_version > 0)
-    )
+    key = ("target_form", name)
+    if key not in work.memo:
+        form_app, form_name = split_name(name)
+        row = work.run(_TARGET_FORM, {"app": form_app, "form": form_name}).fetchone()
+        work.memo[key] = row[0] if row is not None else None
+    return work.memo[key]
 
 
 def publish(

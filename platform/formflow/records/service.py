@@ -645,6 +645,15 @@ def _as_list(value: Any) -> list[Any]:
 
 
 _DEPARTMENT = DriverStatement(select(Department.id).where(Department.id == bindparam("id")))
+#: A linked record exists, is of the relation's form and is not deleted (one primary-key
+#: lookup per link: a record links to a handful).
+_LIVE_RECORD = DriverStatement(
+    select(Record.id).where(
+        Record.id == bindparam("id"),
+        Record.form_id == bindparam("form_id"),
+        Record.deleted_at.is_(None),
+    )
+)
 
 
 def _existing(work: Work, statement: DriverStatement, ids: set[int]) -> set[int]:
@@ -694,13 +703,11 @@ def _check_record_links(
         ids = {v for _, v in links}
         live: set[int] = set()
         if target_id is not None:
-            live = set(
-                work.session.scalars(
-                    select(Record.id).where(
-                        Record.form_id == target_id, Record.id.in_(ids), Record.deleted_at.is_(None)
-                    )
-                )
-            )
+            live = {
+                i
+                for i in ids
+                if work.run(_LIVE_RECORD, {"id": i, "form_id": target_id}).fetchone() is not None
+            }
         errors += [
             FieldError(p, f"no {target} record #{v}", "reference")
             for p, v in links

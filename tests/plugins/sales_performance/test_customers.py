@@ -135,9 +135,8 @@ def test_an_admin_edits_a_grading_rule_and_customers_follow(sales, clock):
         records.change_as_step(work, rules, c_rule.id, {"min_potential": "100000"}, None)
     sales.create("customer", name="Trigger", potential="1")  # any run; the nightly one too
     with sales.runtime.write() as work:
-        from sales_performance.functions import regrade_all
-
         from formflow.automations.functions import Call
+        from sales_performance.functions import regrade_all
 
         regrade_all(work, Call("test", 0, "schedule", None, None, {}))
     assert sales.values("customer", customer)["grade"] == "D"

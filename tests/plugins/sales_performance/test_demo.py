@@ -1,0 +1,323 @@
+"""``formflow seed-demo``: the same company from the same seed on any database, customers
+whose derived values are what the plugin's own rules compute, quotations waiting in the
+managers' inboxes, grants that show reps their own records and managers their team's —
+and a second run that changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import random
+import shutil
+import subprocess
+import sys
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from formflow import Config, Runtime
+from formflow.automations.functions import Call
+from formflow.definitions.service import get_form
+from formflow.flows import inbox
+from formflow.flows.models import FlowInstance, FlowTask
+from formflow.people import service as people
+from formflow.permissions.models import Action
+from formflow.permissions.policy import policy_for
+from formflow.records.models import Record
+from formflow.records.prepare import from_document
+from sales_performance import functions
+from sales_performance.demo import AlreadySeeded, Demo, Planner, seed_demo
+from tests.conftest import START, Clock, snapshot
+from tests.plugins.sales_performance.world import APP, install_plugin
+from tests.support.postgres import admin_connection
+
+SCALE = 0.02  # 100 customers, 1,000 follow-ups, 60 opportunities, 30 quotations
+SEED = 7
+
+
+@dataclass
+class Seeded:
+    runtime: Runtime
+    demo: Demo
+    clock: Clock
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def seeded(request, tmp_path_factory, sqlite_template) -> Iterator[Seeded]:
+    """One demo company per database, seeded once for the tests that only read it."""
+    folder = tmp_path_factory.mktemp("demo")
+    dropped = None
+    if request.param == "sqlite":
+        shutil.copy(sqlite_template, folder / "formflow.db")
+        url = f"sqlite:///{folder / 'formflow.db'}"
+    else:
+        server = request.getfixturevalue("postgres")
+        dropped = "demo_" + uuid.uuid4().hex[:12]
+        with admin_connection(server) as connection:
+            connection.execute(f"CREATE DATABASE {dropped} TEMPLATE formflow_template")
+        url = server.rsplit("/", 1)[0] + "/" + dropped
+    clock = Clock()
+    runtime = Runtime(Config(instance_path=folder, database_url=url, testing=True), clock=clock)
+    install_plugin(runtime)
+    yield Seeded(runtime, seed_demo(runtime, scale=SCALE, seed=SEED), clock)
+    runtime.close()
+    if dropped:
+        with admin_connection(server) as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {dropped} WITH (FORCE)")
+
+
+def rows(runtime: Runtime, form: str) -> dict[int, dict[str, Any]]:
+    """Every record of a form: id → values, with its owner and timestamps."""
+    with runtime.read() as work:
+        loaded = get_form(work, f"{APP}.{form}")
+        found = work.session.execute(
+            select(Record.id, Record.data, Record.owner_id, Record.created_at)
+            .where(Record.form_id == loaded.form.id)
+            .order_by(Record.id)
+        ).all()
+        return {
+            i: {**from_document(loaded.spec, data), "_owner": owner, "_created": created}
+            for i, data, owner, created in found
+        }
+
+
+def digest(runtime: Runtime) -> str:
+    """What makes the company this one: every customer's name, grade, status and deal
+    amount, and how many records of each form there are."""
+    parts = []
+    for form in ("customer", "contact", "follow_up", "opportunity", "quotation", "payment"):
+        parts.append(f"{form}={len(rows(runtime, form))}")
+    for customer in sorted(rows(runtime, "customer").values(), key=lambda c: c["name"]):
+        amount = Decimal(str(customer["deal_amount_12m"] or 0)).normalize()
+        last = customer.get("last_follow_up_at")
+        parts.append(f"{customer['name']}|{customer['grade']}|{customer['status']}|{amount}|{last}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def fresh_sqlite_runtime(tmp_path: Path, template: Path, clock: Clock) -> Runtime:
+    path = tmp_path / "other" / "formflow.db"
+    path.parent.mkdir()
+    shutil.copy(template, path)
+    return Runtime(
+        Config(instance_path=path.parent, database_url=f"sqlite:///{path}", testing=True),
+        clock=clock,
+    )
+
+
+def test_the_same_seed_makes_the_same_company_on_any_database_all_day(
+    seeded, tmp_path, sqlite_template
+):
+    demo = seeded.demo
+    later = Clock(START + dt.timedelta(hours=6))  # 16:00 in Shanghai, the same day
+    other = fresh_sqlite_runtime(tmp_path, sqlite_template, later)
+    try:
+        install_plugin(other)
+        again = seed_demo(other, scale=SCALE, seed=SEED)
+        assert digest(other) == digest(seeded.runtime)
+        assert again.counts == demo.counts
+        assert [(p.username, p.name) for _, p, _ in again.logins] == [
+            (p.username, p.name) for _, p, _ in demo.logins
+        ]
+    finally:
+        other.close()
+    assert demo.counts["customer"] == 100 and demo.counts["follow_up"] == 1000
+
+
+def test_another_seed_makes_another_company():
+    def company(seed: int) -> list[str]:
+        planner = Planner(random.Random(seed), START, ZoneInfo("Asia/Shanghai"))
+        reps = [person for person in planner.people() if person.kind == "rep"]
+        return [customer.name for customer in planner.customers(20, reps)]
+
+    assert company(SEED) == company(SEED)
+    assert company(SEED) != company(SEED + 1)
+
+
+def test_customers_last_and_next_follow_up_are_their_follow_ups(seeded):
+    runtime, clock = seeded.runtime, seeded.clock
+    customers = rows(runtime, "customer")
+    visits: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
+    for follow_up in rows(runtime, "follow_up").values():
+        visits[follow_up["customer"]].append(
+            (follow_up["visited_at"], follow_up.get("next_follow_up_at"))
+        )
+        assert follow_up["visited_at"] <= clock.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    soon = overdue = 0
+    for customer_id, customer in customers.items():
+        mine = sorted(visits.get(customer_id, []))
+        if not mine:
+            assert customer["status"] == "prospect"
+            assert customer.get("last_follow_up_at") is None
+            continue
+        latest = mine[-1]
+        assert customer["last_follow_up_at"] == latest[0]
+        # the latest follow-up's plan, as the follow_up_saved automation keeps it
+        assert customer.get("next_follow_up_at") == latest[1]
+        assert customer["status"] in ("following", "customer", "lost")
+        planned = customer.get("next_follow_up_at")
+        if planned and customer["status"] != "lost":
+            moment = dt.datetime.fromisoformat(planned.replace("Z", "+00:00"))
+            soon += clock.now < moment <= clock.now + dt.timedelta(days=14)
+            overdue += moment < clock.now
+    assert soon > 0 and overdue > 0
+
+
+def test_deal_amounts_and_grades_are_what_the_nightly_regrading_computes(seeded):
+    runtime = seeded.runtime
+    customers = rows(runtime, "customer")
+    with runtime.read() as work:
+        amounts = functions.signed_amounts(work, work.now.date())
+        rules = functions.grading_rules(work)
+    assert amounts, "some customers signed in the last 12 months"
+    for customer_id, customer in customers.items():
+        amount = Decimal(str(customer["deal_amount_12m"] or 0))
+        assert amount == amounts.get(customer_id, Decimal(0))
+        assert customer["grade"] == functions.grade_of(rules, customer["potential"], amount)
+    # and running the plugin's own rules over the demo finds nothing to change
+    with runtime.write() as work:
+        regraded = functions.regrade_all(work, call("sales_performance.nightly_grading"))
+        flagged = functions.flag_stale_customers(
+            work, call("sales_performance.stale_customers", days=30)
+        )
+    assert regraded == {"customers": len(customers), "changed": 0}
+    assert flagged["changed"] == 0 and flagged["flagged"] > 0
+
+
+def call(automation: str, **arguments: Any) -> Call:
+    return Call(automation, 0, "schedule", None, None, {}, arguments)
+
+
+def test_the_history_reads_in_order(seeded):
+    runtime, clock = seeded.runtime, seeded.clock
+    contracts = rows(runtime, "contract")
+    products = rows(runtime, "product")
+    zone = ZoneInfo(runtime.config.timezone)
+    for opportunity in rows(runtime, "opportunity").values():
+        history = opportunity["stage_history"]
+        assert history[0]["stage"] == "initial" and history[-1]["stage"] == opportunity["stage"]
+        entered = [row["entered_at"] for row in history]
+        assert entered == sorted(set(entered)), opportunity["name"]
+    for quotation in rows(runtime, "quotation").values():
+        assert 1 <= len(quotation["lines"]) <= 4
+        for line in quotation["lines"]:
+            product = products[line["product"]]
+            assert (line["list_price"], line["min_price"]) == (
+                product["list_price"],
+                product["min_price"],
+            )
+        month = quotation["_created"].astimezone(zone).strftime("%Y%m")
+        assert quotation["number"].startswith(f"QT-{month}-"), "numbered when it was made"
+    today = clock.now.astimezone(zone).date().isoformat()
+    planned: dict[int, Decimal] = defaultdict(Decimal)
+    for payment in rows(runtime, "payment").values():
+        planned[payment["contract"]] += payment["planned_amount"]
+        # written today, so its overdue formula is right today
+        late = payment.get("received_on") is None and payment["planned_on"] < today
+        assert payment["overdue"] == (1 if late else 0)
+        assert payment["_created"] < clock.now
+    assert planned == {i: c["amount"] for i, c in contracts.items()}
+
+
+def test_quotations_in_approval_wait_in_the_reps_managers_inbox(seeded):
+    runtime, demo = seeded.runtime, seeded.demo
+    waiting = {i: q for i, q in rows(runtime, "quotation").items() if q["status"] == "in_approval"}
+    assert len(waiting) == demo.details["quotations"]["in_approval"] >= 1
+    with runtime.read() as work:
+        for quotation_id, quotation in waiting.items():
+            instance = work.session.scalar(
+                select(FlowInstance).where(FlowInstance.record_id == quotation_id)
+            )
+            assert instance is not None and instance.state == "running"
+            assert instance.initiator_id == quotation["owner"]
+            pending = work.session.scalars(
+                select(FlowTask.assignee_id).where(
+                    FlowTask.instance_id == instance.id, FlowTask.state == "pending"
+                )
+            ).all()
+            assert pending == [people.manager_of(work, quotation["owner"], 1)]
+        manager = people.get_user(work, demo.logins[1][1].username)
+    with runtime.read(manager) as work:
+        todo = inbox.tasks(work, inbox.Box.PENDING)
+    assert {item.instance.record_id for item in todo} <= set(waiting)
+    assert todo, "the manager to sign in as has an approval to do"
+
+
+def test_reps_see_their_own_records_and_managers_their_teams(seeded):
+    runtime, demo = seeded.runtime, seeded.demo
+    customers = rows(runtime, "customer")
+    contacts = rows(runtime, "contact")
+    rep, manager, director, vp = (person for _, person, _ in demo.logins[:4])
+    mine = {i for i, c in customers.items() if c["_owner"] == rep.id}
+    assert mine
+    assert visible(runtime, rep, "customer") == len(mine)
+    # a contact has no owner field: it is the rep's because the rep entered it
+    assert visible(runtime, rep, "contact") == sum(c["customer"] in mine for c in contacts.values())
+    for head in (manager, director):
+        with runtime.read() as work:
+            below = people.departments_below(work, set(people.user_departments(work, head.id)))
+            team = {
+                owner
+                for owner in {c["_owner"] for c in customers.values()}
+                if people.user_departments(work, owner)[0] in below
+            }
+        expected = sum(c["_owner"] in team for c in customers.values())
+        assert len(mine) < visible(runtime, head, "customer") == expected
+    assert visible(runtime, vp, "customer") == len(customers)
+
+
+def visible(runtime: Runtime, person: Any, form: str) -> int:
+    """How many records of the form the person's grants let them see."""
+    with runtime.read() as work:
+        user = people.get_user(work, person.username)
+        work.session.expunge(user)
+    with runtime.read(user) as work:
+        loaded = get_form(work, f"{APP}.{form}")
+        clause = policy_for(work, loaded).rows(Action.VIEW, work.dialect)
+        query = select(func.count()).select_from(Record).where(Record.form_id == loaded.form.id)
+        if clause is not None:
+            query = query.where(clause)
+        return work.session.scalar(query)
+
+
+def test_a_second_run_refuses_and_changes_nothing(seeded):
+    runtime = seeded.runtime
+    before = snapshot(runtime)
+    with pytest.raises(AlreadySeeded, match="already has 100 customers"):
+        seed_demo(runtime, scale=SCALE, seed=SEED)
+    assert snapshot(runtime) == before
+
+
+def formflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "formflow", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_the_command_seeds_a_fresh_instance_once(tmp_path):
+    env = dict(os.environ, FORMFLOW_INSTANCE=str(tmp_path / "instance"))
+    env.pop("DATABASE_URL", None)
+    formflow(env, "init-db")
+    formflow(env, "install-app")
+    out = formflow(env, "seed-demo", "--scale", "0.01", "--seed", "3").stdout
+    assert "Demo data ready" in out
+    assert "customers           50" in out
+    assert "'formflow-demo'" in out and "manager" in out and "director" in out
+    again = formflow(env, "seed-demo", "--scale", "0.01").stdout
+    assert "already has 50 customers" in again and "nothing was changed" in again
