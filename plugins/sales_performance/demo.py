@@ -943,7 +943,7 @@ class Planner:
         flag as of ``now`` (the real clock: as the nightly jobs would find them, with the
         contracts of the 12 months up to its date, as :func:`signed_amounts` counts);
         returns the deal amounts."""
-        today = now.date()
+        today = now.astimezone(self.zone).date()
         since = _year_before(today)
         stale_before = now - dt.timedelta(days=30)
         amounts = {}
@@ -1085,7 +1085,7 @@ def seed_demo(
     step = time.monotonic()
     with runtime.write() as work:
         work.now = now
-        _check_deal_amounts(work, plan, ids, now.date())
+        _check_deal_amounts(work, plan, ids, today)
         _date_history(work, plan, ids)
         due = _follow_up_reminders(work, plan, ids)
     say(f"  dates, reminders, checks  {time.monotonic() - step:.1f} s")

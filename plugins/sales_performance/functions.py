@@ -69,6 +69,14 @@ def _when(value: Any) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+def local_today(work: Work) -> dt.date:
+    """Today in the organisation's time zone (a contract signed at 07:00 in Shanghai is
+    today's, though it is still yesterday in UTC)."""
+    from zoneinfo import ZoneInfo
+
+    return work.now.astimezone(ZoneInfo(work.config.timezone)).date()
+
+
 def _money(value: Any) -> Decimal:
     return Decimal(str(value)) if value not in (None, "") else Decimal(0)
 
@@ -267,7 +275,7 @@ def contract_signed(work: Work, call: Call) -> dict[str, Any]:
     if not signed.get("customer"):
         return {"customer": None}
     customer_id = int(signed["customer"])
-    amounts = signed_amounts(work, work.now.date())
+    amounts = signed_amounts(work, local_today(work))
     return _regrade(
         work, customer, customer_id, grading_rules(work), amounts.get(customer_id, Decimal(0))
     )
@@ -279,7 +287,7 @@ def regrade_all(work: Work, call: Call) -> dict[str, Any]:
         work, "customer", "potential", "deal_amount_12m", "grade", purpose="grade customers"
     )
     rules = grading_rules(work)
-    amounts = signed_amounts(work, work.now.date())
+    amounts = signed_amounts(work, local_today(work))
     changed = 0
     ids = work.session.scalars(
         select(Record.id).where(Record.form_id == customer.form.id, Record.deleted_at.is_(None))
