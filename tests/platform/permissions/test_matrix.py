@@ -19,6 +19,7 @@ from formflow.records import service as records
 from tests.conftest import grant
 from tests.platform.files.test_uploads import png
 from tests.platform.permissions.org import DEAL, REP_GRANTS, build
+from tests.plugins.sales_performance.test_pages import matrix_customer
 
 PERSONAS = ("admin", "rep_a", "rep_b", "manager", "outsider", "anonymous")
 SIGNED_IN = frozenset(PERSONAS) - {"anonymous"}
@@ -606,6 +607,22 @@ RULES: dict[str, list[Case]] = {
     ],
     "builder.undo": [_builder_post("undo")],
     "builder.discard": [_builder_post("discard")],
+    # the sales plugin's pages (plugins/sales_performance/web.py): rep_a owns the customer
+    "sales.home": [Case("GET", lambda w: f"/sales/?customer={matrix_customer(w)}", SIGNED_IN)],
+    "sales.customer": [
+        Case(
+            "GET", lambda w: f"/sales/customers/{matrix_customer(w)}", frozenset({"admin", "rep_a"})
+        )
+    ],
+    "sales.quick_add": [
+        Case(
+            "POST",
+            lambda w: "/sales/follow-ups",
+            frozenset({"admin", "rep_a"}),
+            form=True,
+            body=lambda w: {"customer": str(matrix_customer(w)), "type": "call", "content": "hi"},
+        )
+    ],
 }
 
 
