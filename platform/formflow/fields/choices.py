@@ -23,6 +23,9 @@ OPTIONS_KEYWORD = {
             "value": {"type": "string", "minLength": 1, "maxLength": 200},
             "label": {"$ref": "#/$defs/i18nOrText"},
             "color": {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"},
+            #: A number the option stands for (选项赋分): a stage's win probability, a
+            #: rating's points; read by plugins and reports, never stored in records.
+            "score": {"type": "number"},
         },
         "required": ["value"],
         "additionalProperties": False,

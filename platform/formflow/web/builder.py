@@ -478,6 +478,7 @@ def _panel_input(values: Any) -> dict[str, list[str]]:
     labels = values.getlist("option_label")
     english = values.getlist("option_label_en")
     colors = values.getlist("option_color")
+    scores = values.getlist("option_score")
     out["option"] = options
     for i, _value in enumerate(options):
         out[f"option:{i}:present"] = ["1"]
@@ -492,7 +493,10 @@ def _panel_input(values: Any) -> dict[str, list[str]]:
             out[f"option:{i}:label"] = [zh]
         if i < len(colors) and colors[i]:
             out[f"option:{i}:color"] = [colors[i]]
-        if not zh and not en and not (i < len(colors) and colors[i]):
+        score = scores[i].strip() if i < len(scores) else ""
+        if score:
+            out[f"option:{i}:score"] = [score]
+        if not zh and not en and not (i < len(colors) and colors[i]) and not score:
             out.pop(f"option:{i}:present")
     if any(out.get(f"option:{i}:present") for i in range(len(options))):
         out["options:present"] = ["1"]

@@ -173,6 +173,8 @@ def panel_values(prop: Mapping[str, Any], field_type: FieldType) -> Values:
                 values[f"option:{i}:label"] = [label]
             if "color" in option:
                 values[f"option:{i}:color"] = [option["color"]]
+            if "score" in option:
+                values[f"option:{i}:score"] = [_text(option["score"])]
         if "x-options" in prop:
             values["options:present"] = ["1"]
     for item in keyword_inputs(field_type):
@@ -293,7 +295,7 @@ def apply_panel(
     if field_type.name == "number":
         _set(out, "type", _one(values, "number_type") or "number")
     if field_type.name in OPTION_TYPES:
-        _apply_options(out, values, field_type)
+        errors += _apply_options(out, values, field_type)
     for item in keyword_inputs(field_type):
         raw = _one(values, f"kw:{item.keyword}").strip()
         try:
@@ -332,9 +334,10 @@ def _parse(item: KeywordInput, raw: str) -> Any:
 
 def _apply_options(
     out: dict[str, Any], values: Mapping[str, list[str]], field_type: FieldType
-) -> None:
+) -> list[FieldError]:
     enum = [v for v in values.get("option", []) if v != ""]
     options = []
+    errors: list[FieldError] = []
     for i, value in enumerate(values.get("option", [])):
         if value == "" or not _one(values, f"option:{i}:present"):
             continue
@@ -351,6 +354,17 @@ def _apply_options(
             option["label"] = _one(values, f"option:{i}:label")
         if _one(values, f"option:{i}:color"):
             option["color"] = _one(values, f"option:{i}:color")
+        score = _one(values, f"option:{i}:score")
+        if score:
+            try:
+                number = Decimal(score)
+                if not number.is_finite():
+                    raise InvalidOperation
+                option["score"] = int(number) if number == number.to_integral_value() else number
+            except (InvalidOperation, ValueError):
+                errors.append(
+                    FieldError(f"option:{i}:score", f"score of '{value}': not a number", "type")
+                )
         options.append(option)
     if field_type.name in ("select", "radio"):
         out["enum"] = enum
@@ -362,6 +376,7 @@ def _apply_options(
         out["x-options"] = options
     else:
         out.pop("x-options", None)
+    return errors
 
 
 def _apply_default(

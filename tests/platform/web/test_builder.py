@@ -160,6 +160,7 @@ def test_an_admin_builds_a_form_from_an_empty_app_and_publishes_it(admin_browser
         option_label=["进行中", "赢单", "输单"],
         option_label_en=["Open", "Won", "Lost"],
         option_color=["", "#2e7d32", "#c62828"],
+        option_score=["0.5", "1", "0"],
     )
     builder.select(child, lines)
     builder.panel(key="qty")
@@ -174,7 +175,9 @@ def test_an_admin_builds_a_form_from_an_empty_app_and_publishes_it(admin_browser
         "value": "won",
         "label": {"zh-CN": "赢单", "en": "Won"},
         "color": "#2e7d32",
+        "score": 1,
     }
+    assert props["stage"]["x-options"][0]["score"] == 0.5
     assert list(props[lines]["items"]["properties"]) == ["qty"]
     # Reorder: quantity before price.
     builder.post("move", {"field": "quantity", "index": "2"})
