@@ -208,6 +208,9 @@ def flag_stale_customers(work: Work, call: Call) -> dict[str, Any]:
         if bool(current.get("stale")) != stale:
             records.change_as_step(work, customer, record_id, {"stale": stale}, None)
             changed += 1
+    from formflow.flows import approvers
+
+    by_manager: dict[int, int] = {}
     for owner, count in flagged.items():
         notify(
             work,
@@ -217,7 +220,47 @@ def flag_stale_customers(work: Work, call: Call) -> dict[str, Any]:
             None,
             f"/f/{customer.name}/",
         )
-    return {"flagged": sum(flagged.values()), "changed": changed, "owners": len(flagged)}
+        for manager in approvers.resolve(work, [{"manager": 1}], owner, {}):
+            if manager != owner:
+                by_manager[manager] = by_manager.get(manager, 0) + count
+    for manager, count in by_manager.items():
+        notify(
+            work,
+            manager,
+            f"团队有 {count} 个客户超过 {days} 天未跟进 · {count} of your team's customers "
+            f"not followed up in {days} days",
+            None,
+            f"/f/{customer.name}/",
+        )
+    return {
+        "flagged": sum(flagged.values()),
+        "changed": changed,
+        "owners": len(flagged),
+        "managers": len(by_manager),
+    }
+
+
+def refresh_overdue(work: Work, call: Call) -> dict[str, Any]:
+    """Nightly: a payment's ``overdue`` formula reads TODAY(), so it is recomputed for the
+    unpaid payments whose planned date has passed (a record's formulas are computed when
+    it is written)."""
+    payment = form(
+        work, "payment", "planned_on", "received_on", "overdue", purpose="flag overdue payments"
+    )
+    today = local_today(work)
+    refreshed = 0
+    for record_id, data in work.session.execute(
+        select(Record.id, Record.data).where(
+            Record.form_id == payment.form.id, Record.deleted_at.is_(None)
+        )
+    ):
+        row = from_document(payment.spec, data)
+        planned = row.get("planned_on")
+        due = bool(planned) and not row.get("received_on") and str(planned)[:10] < str(today)
+        if due != (str(row.get("overdue")) == "1"):
+            _, changes = records.change_as_step(work, payment, record_id, {}, None)
+            refreshed += bool(changes)
+    return {"refreshed": refreshed}
 
 
 # -- grading ---------------------------------------------------------------------------------
@@ -370,4 +413,5 @@ FUNCTIONS = {
     f"{APP}.contract_signed": contract_signed,
     f"{APP}.regrade_all": regrade_all,
     f"{APP}.record_stage": record_stage,
+    f"{APP}.refresh_overdue": refresh_overdue,
 }

@@ -214,3 +214,39 @@ def _add_delivery_field(document):
         "maxLength": 100,
         "title": "交付周期",
     }
+
+
+def test_customers_nobody_followed_up_are_flagged_for_owner_and_manager(sales, clock):
+    quiet = sales.customer(name="Quiet")
+    busy = sales.customer(name="Busy")
+    clock.advance(days=20)
+    sales.create("follow_up", customer=busy, type="call", visited_at=at(clock), content="call")
+    clock.advance(days=15)  # Quiet: 35 days without a follow-up; Busy: 15
+    drain(sales.runtime)  # the daily 08:00 run came and went
+    assert sales.values("customer", quiet)["stale"] is True
+    assert sales.values("customer", busy).get("stale") in (False, None)
+    assert any("1 个客户超过 30 天未跟进" in t for t, _ in sales.inbox("rita"))
+    assert any("团队有 1 个客户超过 30 天未跟进" in t for t, _ in sales.inbox("max"))
+
+
+def test_a_payment_falls_overdue_overnight(sales, clock):
+    customer = sales.customer()
+    contract = sales.create(
+        "contract",
+        name="Deal",
+        customer=customer,
+        amount="10000",
+        signed_on=clock.now.date().isoformat(),
+    )
+    payment = sales.create(
+        "payment",
+        as_="admin",
+        contract=contract,
+        customer=customer,
+        planned_amount="10000",
+        planned_on=(clock.now + dt.timedelta(days=2)).date().isoformat(),
+    )
+    assert str(sales.values("payment", payment)["overdue"]) == "0"
+    clock.advance(days=4)
+    drain(sales.runtime)
+    assert str(sales.values("payment", payment)["overdue"]) == "1"
