@@ -6,22 +6,8 @@ from typing import Any
 
 from ..automations.definition import ACTIONS, TRIGGERS
 from ..automations.models import RunState
+from .openapi_common import MAYBE_TIME, TIME, errors, json_response, ref
 
-
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): {"$ref": "#/components/responses/Errors"} for code in codes}
-
-
-_TIME = {"type": "string", "format": "date-time"}
-_MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _NAME = {
     "name": "name",
     "in": "path",
@@ -81,8 +67,8 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"type": "object"},
             },
             "error": {"type": ["string", "null"]},
-            "created_at": _TIME,
-            "finished_at": _MAYBE_TIME,
+            "created_at": TIME,
+            "finished_at": MAYBE_TIME,
             "duration_ms": {"type": ["integer", "null"]},
         },
     },
@@ -97,9 +83,9 @@ SCHEMAS: dict[str, Any] = {
             "enabled": {"type": "boolean"},
             "version": {"type": "integer"},
             "owner": {"type": ["integer", "null"]},
-            "last_run": {"anyOf": [_ref("AutomationRun"), {"type": "null"}]},
+            "last_run": {"anyOf": [ref("AutomationRun"), {"type": "null"}]},
             "failed_runs": {"type": "integer"},
-            "definition": _ref("AutomationDefinition"),
+            "definition": ref("AutomationDefinition"),
             "webhooks": {
                 "type": "array",
                 "description": "The webhook actions' hooks: the secret receivers verify the "
@@ -115,7 +101,7 @@ SCHEMAS: dict[str, Any] = {
                         "consecutive_failures": {"type": "integer"},
                         "last_status": {"type": ["integer", "null"]},
                         "last_error": {"type": ["string", "null"]},
-                        "last_success_at": _MAYBE_TIME,
+                        "last_success_at": MAYBE_TIME,
                     },
                 },
             },
@@ -133,16 +119,16 @@ def paths() -> dict[str, Any]:
                 "summary": "The automations the caller may manage (admin: all; a form's "
                 "managers: its automations)",
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {
                             "type": "object",
                             "required": ["automations"],
                             "properties": {
-                                "automations": {"type": "array", "items": _ref("Automation")}
+                                "automations": {"type": "array", "items": ref("Automation")}
                             },
                         }
                     ),
-                    **_errors(401),
+                    **errors(401),
                 },
             }
         },
@@ -155,7 +141,7 @@ def paths() -> dict[str, Any]:
                     _NAME,
                     {"name": "version", "in": "query", "schema": {"type": "integer"}},
                 ],
-                "responses": {"200": _json(_ref("Automation")), **_errors(401, 403, 404)},
+                "responses": {"200": json_response(ref("Automation")), **errors(401, 403, 404)},
             },
             "put": {
                 "operationId": "putAutomation",
@@ -168,12 +154,12 @@ def paths() -> dict[str, Any]:
                 ],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("AutomationDefinition")}},
+                    "content": {"application/json": {"schema": ref("AutomationDefinition")}},
                 },
                 "responses": {
-                    "200": _json(_ref("Automation"), "A new version"),
-                    "201": _json(_ref("Automation"), "Created"),
-                    **_errors(400, 401, 403, 422),
+                    "200": json_response(ref("Automation"), "A new version"),
+                    "201": json_response(ref("Automation"), "Created"),
+                    **errors(400, 401, 403, 422),
                 },
             },
             "patch": {
@@ -194,7 +180,10 @@ def paths() -> dict[str, Any]:
                         }
                     },
                 },
-                "responses": {"200": _json(_ref("Automation")), **_errors(400, 401, 403, 404)},
+                "responses": {
+                    "200": json_response(ref("Automation")),
+                    **errors(400, 401, 403, 404),
+                },
             },
         },
         "/automations/{name}/runs": {
@@ -212,17 +201,17 @@ def paths() -> dict[str, Any]:
                     {"name": "before", "in": "query", "schema": {"type": "integer"}},
                 ],
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {
                             "type": "object",
                             "required": ["runs", "next"],
                             "properties": {
-                                "runs": {"type": "array", "items": _ref("AutomationRun")},
+                                "runs": {"type": "array", "items": ref("AutomationRun")},
                                 "next": {"type": ["string", "null"]},
                             },
                         }
                     ),
-                    **_errors(400, 401, 403, 404),
+                    **errors(400, 401, 403, 404),
                 },
             }
         },
@@ -232,7 +221,7 @@ def paths() -> dict[str, Any]:
                 "tags": _TAGS,
                 "summary": "One run: its trigger, each action's result or error, duration",
                 "parameters": [_NAME, _RUN_ID],
-                "responses": {"200": _json(_ref("AutomationRun")), **_errors(401, 403, 404)},
+                "responses": {"200": json_response(ref("AutomationRun")), **errors(401, 403, 404)},
             }
         },
         "/automations/{name}/runs/{run_id}/retry": {
@@ -242,8 +231,8 @@ def paths() -> dict[str, Any]:
                 "summary": "Run a failed or stopped run again from its first action",
                 "parameters": [_NAME, _RUN_ID],
                 "responses": {
-                    "200": _json(_ref("AutomationRun")),
-                    **_errors(401, 403, 404, 409),
+                    "200": json_response(ref("AutomationRun")),
+                    **errors(401, 403, 404, 409),
                 },
             }
         },

@@ -5,22 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..flows.inbox import Box
+from .openapi_common import MAYBE_TIME, TIME, errors, json_response, ref
 
-
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): {"$ref": "#/components/responses/Errors"} for code in codes}
-
-
-_TIME = {"type": "string", "format": "date-time"}
-_MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _INSTANCE_STATES = ["running", "returned", "approved", "rejected", "withdrawn"]
 _TASK_STATES = [
     "pending",
@@ -87,12 +73,12 @@ SCHEMAS: dict[str, Any] = {
             "assignee": {"type": "integer"},
             "state": {"enum": _TASK_STATES},
             "round": {"type": "integer"},
-            "created_at": _TIME,
-            "acted_at": _MAYBE_TIME,
+            "created_at": TIME,
+            "acted_at": MAYBE_TIME,
             "comment": {"type": ["string", "null"]},
-            "remind_at": _MAYBE_TIME,
-            "escalate_at": _MAYBE_TIME,
-            "auto_at": _MAYBE_TIME,
+            "remind_at": MAYBE_TIME,
+            "escalate_at": MAYBE_TIME,
+            "auto_at": MAYBE_TIME,
             "instance": {"type": "integer"},
             "flow": {"type": "string"},
             "flow_title": {"type": "string"},
@@ -142,7 +128,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "description": "`changes` {field: [before, after]}, `people`, `to_user`, …",
             },
-            "at": _TIME,
+            "at": TIME,
         },
     },
     "FlowInstanceSummary": {
@@ -156,21 +142,21 @@ SCHEMAS: dict[str, Any] = {
             "initiator": {"type": ["integer", "null"]},
             "state": {"enum": _INSTANCE_STATES},
             "active": {"type": "array", "items": {"type": "string"}},
-            "started_at": _TIME,
-            "finished_at": _MAYBE_TIME,
+            "started_at": TIME,
+            "finished_at": MAYBE_TIME,
         },
     },
     "FlowInstance": {
         "allOf": [
-            _ref("FlowInstanceSummary"),
+            ref("FlowInstanceSummary"),
             {
                 "type": "object",
                 "required": ["form", "revision", "tasks", "history"],
                 "properties": {
                     "form": {"type": "string"},
                     "revision": {"type": "integer"},
-                    "tasks": {"type": "array", "items": _ref("Task")},
-                    "history": {"type": "array", "items": _ref("FlowEvent")},
+                    "tasks": {"type": "array", "items": ref("Task")},
+                    "history": {"type": "array", "items": ref("FlowEvent")},
                 },
             },
         ]
@@ -206,8 +192,8 @@ _NOTIFICATION = {
         "title": {"type": "string"},
         "body": {"type": ["string", "null"]},
         "link": {"type": ["string", "null"], "description": "A path of the web UI"},
-        "created_at": _TIME,
-        "read_at": _MAYBE_TIME,
+        "created_at": TIME,
+        "read_at": MAYBE_TIME,
     },
 }
 
@@ -220,7 +206,7 @@ def notification_paths() -> dict[str, Any]:
                 "tags": ["notifications"],
                 "summary": "My latest notifications (newest first, 100) and the unread count",
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {
                             "type": "object",
                             "required": ["notifications", "unread"],
@@ -230,7 +216,7 @@ def notification_paths() -> dict[str, Any]:
                             },
                         }
                     ),
-                    **_errors(401),
+                    **errors(401),
                 },
             }
         },
@@ -248,7 +234,7 @@ def notification_paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {
                             "type": "object",
                             "required": ["marked", "unread"],
@@ -258,7 +244,7 @@ def notification_paths() -> dict[str, Any]:
                             },
                         }
                     ),
-                    **_errors(400, 401),
+                    **errors(400, 401),
                 },
             }
         },
@@ -279,14 +265,14 @@ def paths() -> dict[str, Any]:
                 "tags": ["flows"],
                 "summary": "Every approval flow (admin)",
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {
                             "type": "object",
                             "required": ["flows"],
-                            "properties": {"flows": {"type": "array", "items": _ref("Flow")}},
+                            "properties": {"flows": {"type": "array", "items": ref("Flow")}},
                         }
                     ),
-                    **_errors(401, 403),
+                    **errors(401, 403),
                 },
             }
         },
@@ -299,7 +285,7 @@ def paths() -> dict[str, Any]:
                     _FLOW_NAME,
                     {"name": "version", "in": "query", "schema": {"type": "integer"}},
                 ],
-                "responses": {"200": _json(_ref("Flow")), **_errors(401, 403, 404)},
+                "responses": {"200": json_response(ref("Flow")), **errors(401, 403, 404)},
             },
             "put": {
                 "operationId": "putFlow",
@@ -308,12 +294,12 @@ def paths() -> dict[str, Any]:
                 "parameters": [_FLOW_NAME],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("FlowDefinition")}},
+                    "content": {"application/json": {"schema": ref("FlowDefinition")}},
                 },
                 "responses": {
-                    "200": _json(_ref("Flow")),
-                    "201": _json(_ref("Flow"), "Created"),
-                    **_errors(400, 401, 403, 422),
+                    "200": json_response(ref("Flow")),
+                    "201": json_response(ref("Flow"), "Created"),
+                    **errors(400, 401, 403, 422),
                 },
             },
         },
@@ -337,12 +323,12 @@ def paths() -> dict[str, Any]:
                     _CURSOR,
                 ],
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {
                             "type": "object",
                             "required": ["tasks", "counts", "next"],
                             "properties": {
-                                "tasks": {"type": "array", "items": _ref("Task")},
+                                "tasks": {"type": "array", "items": ref("Task")},
                                 "counts": {
                                     "type": "object",
                                     "additionalProperties": {"type": "integer"},
@@ -351,7 +337,7 @@ def paths() -> dict[str, Any]:
                             },
                         }
                     ),
-                    **_errors(400, 401),
+                    **errors(400, 401),
                 },
             }
         },
@@ -371,11 +357,11 @@ def paths() -> dict[str, Any]:
                 ],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("TaskAction")}},
+                    "content": {"application/json": {"schema": ref("TaskAction")}},
                 },
                 "responses": {
-                    "200": _json(_ref("FlowInstance")),
-                    **_errors(400, 401, 403, 404, 409, 422),
+                    "200": json_response(ref("FlowInstance")),
+                    **errors(400, 401, 403, 404, 409, 422),
                 },
             }
         },
@@ -404,7 +390,7 @@ def paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {
                             "type": "object",
                             "required": ["approved", "refused"],
@@ -423,7 +409,7 @@ def paths() -> dict[str, Any]:
                             },
                         }
                     ),
-                    **_errors(400, 401),
+                    **errors(400, 401),
                 },
             }
         },
@@ -434,20 +420,20 @@ def paths() -> dict[str, Any]:
                 "summary": "Approvals I started, newest first",
                 "parameters": [_CURSOR],
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {
                             "type": "object",
                             "required": ["instances", "next"],
                             "properties": {
                                 "instances": {
                                     "type": "array",
-                                    "items": _ref("FlowInstanceSummary"),
+                                    "items": ref("FlowInstanceSummary"),
                                 },
                                 "next": {"type": ["string", "null"]},
                             },
                         }
                     ),
-                    **_errors(401),
+                    **errors(401),
                 },
             }
         },
@@ -457,7 +443,7 @@ def paths() -> dict[str, Any]:
                 "tags": ["flows"],
                 "summary": "An approval's state, tasks and history",
                 "parameters": [_INSTANCE_ID],
-                "responses": {"200": _json(_ref("FlowInstance")), **_errors(401, 404)},
+                "responses": {"200": json_response(ref("FlowInstance")), **errors(401, 404)},
             }
         },
     }
@@ -470,8 +456,8 @@ def paths() -> dict[str, Any]:
                 "parameters": [_INSTANCE_ID],
                 "requestBody": _COMMENT_BODY,
                 "responses": {
-                    "200": _json(_ref("FlowInstance")),
-                    **_errors(400, 401, 403, 404, 409, 422),
+                    "200": json_response(ref("FlowInstance")),
+                    **errors(400, 401, 403, 404, 409, 422),
                 },
             }
         }
