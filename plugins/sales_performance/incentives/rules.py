@@ -1,0 +1,477 @@
+"""The arithmetic of incentive rules: from the numbers the service gathers for one person and
+period to the money on their statement, each amount with the steps that produced it.
+
+**Commission tiers.** Tiers are attainment ranges with a rate each, written
+``"0-80:2%, 80-100:4%, 100-120:6%, 120-:8%"``: contiguous from 0 %, no gaps or overlaps, the
+last one open-ended. A boundary belongs to the upper tier (exactly 100 % is in ``100-120``).
+Rates that rise above 100 % are accelerators; lower rates below it are decelerators.
+
+- *marginal*: each tier pays its rate on the slice of the base that falls in it — tier
+  ``[lower, upper)`` covers the base between ``lower × target`` and ``upper × target``.
+  Target 1,000,000, actual 1,300,000 with the tiers above: 800,000 × 2 % + 200,000 × 4 %
+  + 200,000 × 6 % + 100,000 × 8 % = 16,000 + 8,000 + 12,000 + 8,000 = 44,000.
+- *retroactive*: the whole base at the rate of the tier the attainment reached:
+  130 % reaches the 8 % tier, so 1,300,000 × 8 % = 104,000.
+
+**Rounding.** Every function here returns the amount of one statement line, rounded to the
+cent half up (:func:`round_cents`) at the line — never before (tier slices are exact) and
+never again after: a statement's total is the sum of its rounded lines, so the lines on
+screen always add up to it. Money split between people (credit shares, team awards) is
+split with :func:`~sales_performance.split.largest_remainder` so the cents add up exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TypeVar
+
+from sales_performance.split import CENT, format_number, format_percent, largest_remainder
+
+P = TypeVar("P", bound=Hashable)  # whoever is paid: a member id, a username …
+
+MODES = ("marginal", "retroactive")
+HUNDRED = Decimal(100)
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One commission tier: attainment from ``lower`` up to, not including, ``upper``
+    (``None``: no upper end), paid at ``rate``. All three are fractions: 0.8, 1.0, 0.04."""
+
+    lower: Decimal
+    upper: Decimal | None
+    rate: Decimal
+
+    @property
+    def label(self) -> str:
+        """``80–100 %`` or ``≥ 120 %``."""
+        if self.upper is None:
+            return f"≥ {format_percent(self.lower)}"
+        return f"{format_number(self.lower * HUNDRED, 2)}–{format_percent(self.upper)}"
+
+
+@dataclass
+class Line:
+    """One line of a bonus statement. ``amount`` is its money, already rounded to the cent;
+    ``records`` are the ids of the records it was computed from."""
+
+    rule: str  # the rule's key in the incentive plan
+    kind: str  # commission | team_award | spif | honours | manager_override | clawback
+    base: Decimal | None
+    attainment: Decimal | None
+    rate: Decimal | None
+    amount: Decimal
+    explanation: str
+    records: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Honour:
+    """A place in an honours ranking (see :func:`honours`)."""
+
+    rank: int
+    score: Decimal
+    title: str
+    bonus: Decimal
+    explanation: str
+
+
+def round_cents(x: Decimal) -> Decimal:
+    """``x`` rounded half up to the cent: the rounding of every statement line."""
+    return x.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# -- tiers --------------------------------------------------------------------------------
+
+
+def parse_tiers(text: str) -> tuple[Tier, ...]:
+    """Tiers as people type them: ``"0-80:2%, 80-100:4%, 100-120:6%, 120-:8%"`` (attainment
+    percentages, then the rate; the ``%`` signs are optional). The tiers must pass
+    :func:`check_tiers`; errors quote the tier at fault."""
+    parts = [p.strip() for p in text.replace("，", ",").split(",")]
+    if not any(parts):
+        raise ValueError('no tiers given; write them as "0-80:2%, 80-100:4%, 100-:6%"')
+    tiers: list[Tier] = []
+    for i, part in enumerate(parts):
+        span, sep, rate = part.partition(":")
+        lower, dash, upper = span.strip().partition("-")
+        if not sep or not dash:
+            raise ValueError(f'tier "{part}" is not from-to:rate (e.g. "80-100:4%", "120-:8%")')
+        tier = Tier(
+            _percent(lower, part),
+            _percent(upper, part) if upper.strip() else None,
+            _percent(rate, part),
+        )
+        problem = _tier_problem(tiers[-1] if tiers else None, tier, last=i == len(parts) - 1)
+        if problem:
+            raise ValueError(f'tier "{part}": {problem}')
+        tiers.append(tier)
+    return tuple(tiers)
+
+
+def check_tiers(tiers: Sequence[Tier]) -> None:
+    """Raise ``ValueError`` unless the tiers start at 0 %, each begins where the one before
+    ends, only the last is open-ended, and no rate is negative."""
+    if not tiers:
+        raise ValueError("no tiers given")
+    for i, tier in enumerate(tiers):
+        problem = _tier_problem(tiers[i - 1] if i else None, tier, last=i == len(tiers) - 1)
+        if problem:
+            raise ValueError(f"tier {tier.label}: {problem}")
+
+
+def format_tiers(tiers: Sequence[Tier]) -> str:
+    """Tiers written back the way :func:`parse_tiers` reads them."""
+
+    def pct(x: Decimal | None) -> str:
+        return "" if x is None else format_number(x * HUNDRED)
+
+    return ", ".join(f"{pct(t.lower)}-{pct(t.upper)}:{pct(t.rate)}%" for t in tiers)
+
+
+def tier_for(tiers: Sequence[Tier], attainment: Decimal) -> Tier:
+    """The tier an attainment reached (a boundary belongs to the upper tier; below 0 %, the
+    first tier)."""
+    check_tiers(tiers)
+    reached = [t for t in tiers if t.lower <= attainment]
+    return reached[-1] if reached else tiers[0]
+
+
+# -- commission ---------------------------------------------------------------------------
+
+
+def commission(
+    base: Decimal,
+    target: Decimal,
+    tiers: Sequence[Tier],
+    mode: str,
+    *,
+    actual: Decimal | None = None,
+) -> tuple[Decimal, list[str]]:
+    """Tiered commission on ``base`` (see the module docstring) and its steps.
+
+    Attainment is ``actual / target``; ``actual`` defaults to ``base``. A different actual
+    (tiers chosen by revenue, commission paid on margin, say) only makes sense in
+    retroactive mode — marginal tiers slice the base itself — so marginal mode refuses one.
+    A base of 0 or less earns nothing (reverse paid commission with :func:`clawback`).
+    """
+    check_tiers(tiers)
+    if mode not in MODES:
+        raise ValueError(f"unknown commission mode {mode!r}; use one of {', '.join(MODES)}")
+    if target <= 0:
+        raise ValueError(
+            f"the target must be more than 0 to compute attainment, not {format_number(target)}"
+        )
+    if actual is None:
+        actual = base
+    elif mode == "marginal" and actual != base:
+        raise ValueError(
+            "marginal tiers slice the base itself, so the actual must equal the base "
+            f"({format_number(actual)} ≠ {format_number(base)}); use retroactive mode"
+        )
+    reached = actual / target
+    steps = [
+        f"attainment {format_number(actual)} / {format_number(target)} = {format_percent(reached)}"
+    ]
+    if base <= 0:
+        steps.append(f"no commission on a base of {format_number(base)}")
+        return ZERO, steps
+    if mode == "marginal":
+        exact = _marginal(base, target, tiers, steps)
+    else:
+        tier = tier_for(tiers, reached)
+        exact = base * tier.rate
+        steps.append(
+            f"{format_percent(reached)} reaches tier {tier.label} at "
+            f"{format_percent(tier.rate)}; retroactive on the whole base: "
+            f"{format_number(base)} × {format_percent(tier.rate)} = {format_number(exact)}"
+        )
+    return _rounded(exact, steps), steps
+
+
+def commission_line(
+    rule: str,
+    base: Decimal,
+    target: Decimal,
+    tiers: Sequence[Tier],
+    mode: str,
+    *,
+    actual: Decimal | None = None,
+    records: tuple[int, ...] = (),
+) -> Line:
+    """:func:`commission` as a statement line. Its ``rate`` is the tier's rate in
+    retroactive mode and ``None`` in marginal mode, where no single rate applies."""
+    amount, steps = commission(base, target, tiers, mode, actual=actual)
+    reached = (base if actual is None else actual) / target
+    rate = tier_for(tiers, reached).rate if mode == "retroactive" else None
+    return Line(rule, "commission", base, reached, rate, amount, "; ".join(steps), records)
+
+
+def on_target_pay(target: Decimal, tiers: Sequence[Tier], mode: str) -> tuple[Decimal, list[str]]:
+    """What commission pays at exactly 100 % (base = actual = target): the yardstick for a
+    cap of "N × on-target pay"."""
+    return commission(target, target, tiers, mode)
+
+
+def override(base: Decimal, rate: Decimal) -> tuple[Decimal, str]:
+    """A flat rate on a base — a manager's override on their team's revenue."""
+    if rate < 0:
+        raise ValueError(f"the rate cannot be negative ({format_percent(rate)})")
+    exact = base * rate
+    amount = round_cents(exact)
+    return amount, f"{format_number(base)} × {format_percent(rate)} = {format_number(amount)}"
+
+
+# -- adjustments --------------------------------------------------------------------------
+
+
+def cap(
+    amount: Decimal,
+    *,
+    absolute: Decimal | None = None,
+    multiple: Decimal | None = None,
+    on_target: Decimal | None = None,
+) -> tuple[Decimal, str | None]:
+    """``amount`` limited to an absolute cap and/or ``multiple × on_target`` pay (the lower
+    one wins), with an explanation when the cap was hit and ``None`` when it was not."""
+    limits: list[tuple[Decimal, str]] = []
+    if absolute is not None:
+        if absolute < 0:
+            raise ValueError(f"the cap cannot be negative ({format_number(absolute)})")
+        limits.append((absolute, f"the cap of {format_number(absolute)}"))
+    if multiple is not None:
+        if on_target is None:
+            raise ValueError("a cap as a multiple of on-target pay needs the on-target pay")
+        if multiple < 0:
+            raise ValueError(f"the cap multiple cannot be negative ({format_number(multiple)})")
+        limit = round_cents(multiple * on_target)
+        limits.append(
+            (
+                limit,
+                f"{format_number(multiple)} × on-target pay {format_number(on_target)} "
+                f"= {format_number(limit)}",
+            )
+        )
+    if not limits:
+        return amount, None
+    limit, how = min(limits, key=lambda pair: pair[0])
+    if amount <= limit:
+        return amount, None
+    return limit, f"capped at {how}: {format_number(amount)} → {format_number(limit)}"
+
+
+def gate(
+    amount: Decimal, kpi_score: Decimal, minimum: Decimal, factor: Decimal = Decimal(0)
+) -> tuple[Decimal, str]:
+    """``amount`` if ``kpi_score`` reached ``minimum`` (exactly the minimum passes), else
+    ``amount × factor`` — 0 by default: no bonus. Pass the score as published (rounded)."""
+    if not 0 <= factor <= 1:
+        raise ValueError(f"the gate factor must be between 0 and 1, not {format_number(factor)}")
+    score, floor = format_number(kpi_score, 2), format_number(minimum, 2)
+    if kpi_score >= minimum:
+        return amount, f"KPI score {score} ≥ gate {floor}: paid in full"
+    below = f"KPI score {score} is below the gate of {floor}"
+    if factor == 0:
+        return ZERO, f"{below}: not paid ({format_number(amount)} → 0)"
+    paid = round_cents(amount * factor)
+    return paid, (
+        f"{below}: {format_number(amount)} × {format_percent(factor)} = {format_number(paid)}"
+    )
+
+
+# -- sharing ------------------------------------------------------------------------------
+
+
+def split_credit(amount: Decimal, shares: Mapping[P, Decimal]) -> dict[P, Decimal]:
+    """``amount`` (whole cents) shared by percentages that sum to exactly 100 — a deal two
+    reps won together, 60/40. The odd cents go by largest remainder, so the parts always
+    add up to the amount."""
+    return split_credit_explained(amount, shares)[0]
+
+
+def split_credit_explained(
+    amount: Decimal, shares: Mapping[P, Decimal]
+) -> tuple[dict[P, Decimal], dict[P, str]]:
+    """:func:`split_credit` and, per person, how their part was worked out."""
+    if not shares:
+        raise ValueError("no shares given: nobody to credit")
+    for person, share in shares.items():
+        if share < 0:
+            raise ValueError(f"the share of {person} is negative ({format_number(share)} %)")
+    total = sum(shares.values(), Decimal(0))
+    if total != HUNDRED:
+        raise ValueError(f"credit shares sum to {format_number(total)} %, not 100 %")
+    parts = dict(zip(shares, largest_remainder(amount, list(shares.values())), strict=True))
+    how = {
+        person: _share_text(f"{format_number(share)} %", amount * share / HUNDRED, parts[person])
+        for person, share in shares.items()
+    }
+    return parts, how
+
+
+def team_award(
+    pool: Decimal,
+    actuals: Mapping[P, Decimal],
+    team_actual: Decimal,
+    team_target: Decimal,
+) -> dict[P, Decimal]:
+    """A team award: ``pool`` (whole cents) is paid only when ``team_actual`` reached
+    ``team_target``, shared by each member's actual over the members' total (largest
+    remainder on cents, so the parts sum to the pool). Members with no positive actual get
+    0; so does everyone when the target was missed."""
+    return team_award_explained(pool, actuals, team_actual, team_target)[0]
+
+
+def team_award_explained(
+    pool: Decimal,
+    actuals: Mapping[P, Decimal],
+    team_actual: Decimal,
+    team_target: Decimal,
+) -> tuple[dict[P, Decimal], dict[P, str]]:
+    """:func:`team_award` and, per member, how their part was worked out."""
+    if team_target <= 0:
+        raise ValueError(f"the team target must be more than 0, not {format_number(team_target)}")
+    if pool < 0:
+        raise ValueError(f"the pool cannot be negative ({format_number(pool)})")
+    result = (
+        f"team {format_number(team_actual)} of target {format_number(team_target)} "
+        f"({format_percent(team_actual / team_target)})"
+    )
+    weights = [max(a, Decimal(0)) for a in actuals.values()]
+    if team_actual < team_target or not any(weights):
+        why = (
+            "below target, no award"
+            if team_actual < team_target
+            else "no member has a positive actual to share by"
+        )
+        return {p: ZERO for p in actuals}, {p: f"{result}: {why}" for p in actuals}
+    parts = dict(zip(actuals, largest_remainder(pool, weights), strict=True))
+    members = sum(weights, Decimal(0))
+    how = {}
+    for person, weight in zip(actuals, weights, strict=True):
+        share = f"{format_number(weight)} / {format_number(members)}"
+        how[person] = f"{result}: pool {format_number(pool)} × " + _share_text(
+            share, pool * weight / members, parts[person]
+        )
+    return parts, how
+
+
+# -- one-off lines ------------------------------------------------------------------------
+
+
+def spif(count: int, amount_each: Decimal) -> tuple[Decimal, str]:
+    """A per-event award (a SPIF): ``count × amount_each``."""
+    if count < 0 or amount_each < 0:
+        raise ValueError(f"a SPIF needs a count and an amount ≥ 0, not {count} × {amount_each}")
+    amount = round_cents(count * amount_each)
+    return amount, f"{count} × {format_number(amount_each)} = {format_number(amount)}"
+
+
+def honours(scores: Mapping[P, Decimal], top_n: int, title: str, bonus: Decimal) -> dict[P, Honour]:
+    """The top ``top_n`` by score, each with ``title`` and the full ``bonus``, ordered by
+    rank. Ranks are shared on ties (1, 2, 2, 4), and everyone ranked ``top_n`` or better is
+    honoured — so a tie at the last place honours all who tied, and more than ``top_n``
+    people can win."""
+    if top_n < 1:
+        raise ValueError(f"top N must be at least 1, not {top_n}")
+    if bonus < 0:
+        raise ValueError(f"the bonus cannot be negative ({format_number(bonus)})")
+    ordered = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    winners: dict[P, Honour] = {}
+    for person, score in ordered:
+        rank = 1 + sum(1 for other in scores.values() if other > score)
+        if rank > top_n:
+            break
+        tied = sum(1 for other in scores.values() if other == score) > 1
+        winners[person] = Honour(
+            rank,
+            score,
+            title,
+            round_cents(bonus),
+            f"rank {rank}{' (tied)' if tied else ''} of {len(scores)} with "
+            f"{format_number(score, 2)}, top {top_n}: {title} + {format_number(bonus)}",
+        )
+    return winners
+
+
+def clawback(amount_paid_on_record: Decimal) -> tuple[Decimal, str]:
+    """Taking back what was paid on a record (a cancelled deal, a refunded payment): the
+    same amount, negative."""
+    if amount_paid_on_record < 0:
+        raise ValueError(
+            f"the amount paid cannot be negative ({format_number(amount_paid_on_record)})"
+        )
+    amount = -round_cents(amount_paid_on_record)
+    return amount, f"clawback of {format_number(-amount)} paid earlier: {format_number(amount)}"
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _marginal(base: Decimal, target: Decimal, tiers: Sequence[Tier], steps: list[str]) -> Decimal:
+    terms = []
+    for tier in tiers:
+        low = tier.lower * target
+        high = base if tier.upper is None else min(base, tier.upper * target)
+        if high <= low:
+            break
+        term = (high - low) * tier.rate
+        terms.append(term)
+        steps.append(
+            f"tier {tier.label}: {format_number(low)}–{format_number(high)}, "
+            f"{format_number(high - low)} × {format_percent(tier.rate)} = {format_number(term)}"
+        )
+    exact = sum(terms, Decimal(0))
+    shown = " + ".join(format_number(t) for t in terms) or "0"
+    steps.append(f"marginal: {shown} = {format_number(exact)}")
+    return exact
+
+
+def _rounded(exact: Decimal, steps: list[str]) -> Decimal:
+    amount = round_cents(exact)
+    if amount != exact:
+        steps.append(f"rounded to the cent: {amount:,f}")
+    return amount
+
+
+def _share_text(share: str, exact: Decimal, part: Decimal) -> str:
+    text = f"{share} = {format_number(exact, 6)}"
+    if part != exact:
+        text += f" → {part:,f} (odd cents by largest remainder, so the parts add up)"
+    return text
+
+
+def _tier_problem(previous: Tier | None, tier: Tier, *, last: bool) -> str | None:
+    if previous is None and tier.lower != 0:
+        return f"the first tier must start at 0 %, not {format_percent(tier.lower)}"
+    if previous is not None and tier.lower != previous.upper:
+        ended = (
+            "is open-ended"
+            if previous.upper is None
+            else f"ends at {format_percent(previous.upper)}"
+        )
+        return (
+            f"starts at {format_percent(tier.lower)} but the tier before it {ended}; "
+            "tiers must meet with no gap or overlap"
+        )
+    if tier.upper is not None and tier.upper <= tier.lower:
+        return "its upper end must be above its lower end"
+    if tier.rate < 0:
+        return f"the rate cannot be negative ({format_percent(tier.rate)})"
+    if last and tier.upper is not None:
+        return 'the last tier must be open-ended (e.g. "120-:8%") so every attainment has a rate'
+    return None
+
+
+def _percent(text: str, part: str) -> Decimal:
+    cleaned = text.strip().rstrip("%").strip()
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise ValueError(f'"{text.strip()}" in tier "{part}" is not a number')
+    return value / HUNDRED

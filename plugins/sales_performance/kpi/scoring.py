@@ -1,0 +1,356 @@
+"""Scoring a KPI plan: from each metric's actual and target to a score, from the scores to a
+weighted total, from the total to a grade.
+
+A plan is a list of :class:`Metric`. Each metric turns its *attainment* into a score:
+
+- **attainment** is ``actual / target`` when higher is better (revenue, visits), and
+  ``target / actual`` when lower is better (days to respond), so that beating the target is
+  always above 100 %. A lower-is-better actual of 0 is the best possible result and counts
+  as 200 %, above any sensible cap. A metric without a target (target ≤ 0) cannot be scored:
+  its score is ``None`` and the caller says so on the scorecard.
+- **linear** scoring gives ``100 × min(attainment, cap)`` once attainment reaches the
+  floor, and 0 below it: 120 % attainment with a 120 % cap scores 120; 50 % with a 60 %
+  floor scores 0.
+- **banded** scoring gives the score of the highest band threshold the attainment reached:
+  with bands ``80:60, 100:80, 120:100`` (percent thresholds : scores), 105 % scores 80 and
+  79 % scores 0.
+
+The plan's total is ``Σ weight × score / 100`` with weights summing to 100, so a total is on
+the same 0–100(+) scale as the scores. Totals are kept unrounded; round once, with
+:func:`round_score`, for what is shown and graded.
+
+Thresholds, floors and caps are attainment *fractions* here (1.2 means 120 %);
+:func:`parse_bands` reads the percentages people type.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from itertools import pairwise
+
+from sales_performance.split import format_number, format_percent
+
+DIMENSIONS = ("result", "process", "capability")
+DIRECTIONS = ("higher", "lower")
+RULES = ("linear", "bands")
+#: The attainment of a lower-is-better metric whose actual is 0 (nothing could be better).
+BEST_WHEN_ZERO = Decimal(2)
+#: Score for each grade from its minimum; below every minimum is the lowest grade.
+DEFAULT_GRADES: tuple[tuple[Decimal, str], ...] = (
+    (Decimal(90), "S"),
+    (Decimal(80), "A"),
+    (Decimal(70), "B"),
+    (Decimal(60), "C"),
+    (Decimal(0), "D"),
+)
+HUNDRED = Decimal(100)
+
+Band = tuple[Decimal, Decimal]  # (attainment threshold as a fraction, score)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One line of a KPI plan: what is measured (the caller computes actual and target) and
+    how attainment becomes a score. ``floor`` and ``cap`` apply to linear scoring, ``bands``
+    to banded scoring; all are attainment fractions."""
+
+    key: str
+    name: str
+    dimension: str  # "result" | "process" | "capability"
+    weight: Decimal  # the plan's weights sum to 100
+    direction: str = "higher"  # "higher" | "lower" is better
+    rule: str = "linear"  # "linear" | "bands"
+    floor: Decimal = Decimal(0)
+    cap: Decimal = Decimal("1.2")
+    bands: tuple[Band, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bands", tuple(tuple(b) for b in self.bands))
+
+    @property
+    def label(self) -> str:
+        """How problems and explanations name the metric: ``revenue (签约额)``."""
+        return self.key if self.name in ("", self.key) else f"{self.key} ({self.name})"
+
+
+@dataclass(frozen=True)
+class MetricScore:
+    """A metric's result for one person and period. ``score`` is ``None`` when the metric
+    could not be scored (no target); ``manual`` scores carry no actual or target."""
+
+    actual: Decimal | None
+    target: Decimal | None
+    attainment: Decimal | None
+    score: Decimal | None
+    explanation: str
+    manual: bool = False
+    comment: str = ""
+
+
+# -- attainment and rules -----------------------------------------------------------------
+
+
+def attainment(actual: Decimal, target: Decimal, direction: str) -> Decimal | None:
+    """How far ``actual`` reached ``target`` as a fraction (1.2 = 120 %), ``None`` when
+    there is no target (≤ 0). See the module docstring for lower-is-better metrics."""
+    return _attainment_explained(actual, target, direction)[0]
+
+
+def linear(attainment: Decimal, floor: Decimal, cap: Decimal) -> Decimal:
+    """``100 × min(attainment, cap)`` if attainment ≥ floor, else 0."""
+    return linear_explained(attainment, floor, cap)[0]
+
+
+def linear_explained(attainment: Decimal, floor: Decimal, cap: Decimal) -> tuple[Decimal, str]:
+    """:func:`linear` and how it was applied."""
+    if attainment < floor:
+        return Decimal(0), (
+            f"linear, floor {format_percent(floor)}: {format_percent(attainment)} is below "
+            "the floor → 0"
+        )
+    used = min(attainment, cap)
+    value = HUNDRED * used
+    how = f"linear, cap {format_percent(cap)}: "
+    if used < attainment:
+        how += f"{format_percent(attainment)} capped at {format_percent(cap)}, "
+    return value, f"{how}100 × {format_number(used)} = {format_number(value, 2)}"
+
+
+def bands(attainment: Decimal, bands: Sequence[Band]) -> Decimal:
+    """The score of the highest threshold ≤ ``attainment``, or 0 below every threshold.
+    Thresholds are attainment fractions and must strictly increase."""
+    return bands_explained(attainment, bands)[0]
+
+
+def bands_explained(attainment: Decimal, bands: Sequence[Band]) -> tuple[Decimal, str]:
+    """:func:`bands` and which band was reached."""
+    _check_increasing(bands)
+    table = ", ".join(f"{format_percent(t)}→{format_number(s)}" for t, s in bands)
+    reached = [(t, s) for t, s in bands if t <= attainment]
+    if not reached:
+        lowest = f" ({format_percent(bands[0][0])})" if bands else ""
+        return Decimal(0), (
+            f"bands {table}: {format_percent(attainment)} is below the lowest band{lowest} → 0"
+        )
+    threshold, value = reached[-1]
+    return value, (
+        f"bands {table}: {format_percent(attainment)} reaches {format_percent(threshold)} "
+        f"→ {format_number(value)}"
+    )
+
+
+def parse_bands(text: str) -> list[Band]:
+    """Bands as people type them — ``"80:60, 100:80, 120:100"``, percent thresholds to
+    scores — as (fraction, score) pairs. A ``%`` after a threshold is allowed."""
+    parts = [p.strip() for p in text.replace("，", ",").split(",")]
+    if not any(parts):
+        raise ValueError('no bands given; write them as "80:60, 100:80, 120:100"')
+    found: list[Band] = []
+    for part in parts:
+        threshold, sep, value = part.partition(":")
+        if not sep:
+            raise ValueError(f'band "{part}" is not threshold:score (e.g. "80:60")')
+        band = (_number(threshold.strip().rstrip("%"), part) / HUNDRED, _number(value, part))
+        if found and not band[0] > found[-1][0]:
+            raise ValueError(
+                f'band "{part}": thresholds must increase from left to right, and '
+                f"{format_percent(band[0])} is not above {format_percent(found[-1][0])}"
+            )
+        found.append(band)
+    return found
+
+
+def format_bands(bands: Sequence[Band]) -> str:
+    """Bands written back the way :func:`parse_bands` reads them."""
+    return ", ".join(f"{format_number(t * HUNDRED)}:{format_number(s)}" for t, s in bands)
+
+
+# -- plans and scorecards -----------------------------------------------------------------
+
+
+def check_plan(metrics: Sequence[Metric]) -> list[str]:
+    """Everything wrong with a plan, each problem naming the metric and the field; an empty
+    list means the plan can be used."""
+    if not metrics:
+        return ["the plan has no metrics"]
+    problems = []
+    counts = Counter(m.key for m in metrics)
+    for key in (k for k, n in counts.items() if n > 1):
+        problems.append(f"{key}: key is used by {counts[key]} metrics; keys must be unique")
+    for m in metrics:
+        problems.extend(f"{m.label}: {problem}" for problem in _metric_problems(m))
+    weights = sum((m.weight for m in metrics), Decimal(0))
+    if weights != HUNDRED:
+        problems.append(f"weights sum to {format_number(weights)}, not 100")
+    return problems
+
+
+def score(metric: Metric, actual: Decimal, target: Decimal) -> MetricScore:
+    """Score one metric from its actual and target by the metric's rule, with the arithmetic
+    spelled out in ``explanation``."""
+    att, how = _attainment_explained(actual, target, metric.direction)
+    if att is None:
+        return MetricScore(actual, target, None, None, f"{how}: {metric.label} is not scored")
+    if metric.rule == "linear":
+        value, rule = linear_explained(att, metric.floor, metric.cap)
+    elif metric.rule == "bands":
+        value, rule = bands_explained(att, metric.bands)
+    else:
+        raise ValueError(f"{metric.label}: unknown rule {metric.rule!r}; use one of {RULES}")
+    return MetricScore(actual, target, att, value, f"{how}; {rule}")
+
+
+def manual(metric: Metric, score: Decimal, comment: str = "") -> MetricScore:
+    """A score a manager gave by hand (no actual, no target), kept with their comment."""
+    if score < 0:
+        raise ValueError(f"{metric.label}: a manual score cannot be negative ({score})")
+    said = f": {comment}" if comment else ""
+    return MetricScore(
+        None, None, None, score, f"manual score {format_number(score)}{said}", True, comment
+    )
+
+
+def total(scores: Sequence[tuple[Metric, MetricScore]]) -> Decimal:
+    """``Σ weight × score / 100``, unrounded. A metric that could not be scored counts 0."""
+    return total_explained(scores)[0]
+
+
+def total_explained(scores: Sequence[tuple[Metric, MetricScore]]) -> tuple[Decimal, list[str]]:
+    """:func:`total` and one step per metric, then the sum."""
+    steps, terms = [], []
+    for metric, result in scores:
+        if result.score is None:
+            steps.append(f"{metric.label}: not scored, counts 0")
+            terms.append(Decimal(0))
+            continue
+        term = metric.weight * result.score / HUNDRED
+        terms.append(term)
+        steps.append(
+            f"{metric.label}: {format_number(metric.weight)} × "
+            f"{format_number(result.score, 2)} / 100 = {format_number(term, 2)}"
+        )
+    value = sum(terms, Decimal(0))
+    shown = " + ".join(format_number(t, 2) for t in terms) or "0"
+    steps.append(f"total: {shown} = {format_number(value, 2)}")
+    return value, steps
+
+
+def round_score(x: Decimal, places: int = 2) -> Decimal:
+    """A score rounded half up for showing, grading and publishing (89.995 → 90.00)."""
+    return x.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def grade(score: Decimal, bands: Sequence[tuple[Decimal, str]] = DEFAULT_GRADES) -> str:
+    """The grade of the highest minimum ≤ ``score`` (S ≥ 90, A ≥ 80, B ≥ 70, C ≥ 60, else D
+    by default); below every minimum, the lowest grade. Pass the rounded score people see,
+    so the grade agrees with the number on screen."""
+    return grade_explained(score, bands)[0]
+
+
+def grade_explained(
+    score: Decimal, bands: Sequence[tuple[Decimal, str]] = DEFAULT_GRADES
+) -> tuple[str, str]:
+    """:func:`grade` and the minimum that decided it."""
+    if not bands:
+        raise ValueError("no grades given")
+    ordered = sorted(bands, key=lambda band: band[0], reverse=True)
+    if len({minimum for minimum, _ in ordered}) != len(ordered):
+        raise ValueError("two grades have the same minimum score")
+    for minimum, name in ordered:
+        if score >= minimum:
+            return name, f"{format_number(score, 2)} ≥ {format_number(minimum)} → {name}"
+    minimum, name = ordered[-1]
+    return name, f"{format_number(score, 2)} is below every minimum → the lowest grade, {name}"
+
+
+def parse_grades(text: str) -> list[tuple[Decimal, str]]:
+    """Grades as a plan stores them — ``"S:90, A:80, B:70, C:60, D:0"``, each grade with its
+    minimum score — as (minimum, grade) pairs for :func:`grade`."""
+    parts = [p.strip() for p in text.replace("，", ",").split(",")]
+    if not any(parts):
+        raise ValueError('no grades given; write them as "S:90, A:80, B:70, C:60, D:0"')
+    found: list[tuple[Decimal, str]] = []
+    for part in parts:
+        name, sep, minimum = part.partition(":")
+        if not sep or not name.strip():
+            raise ValueError(f'grade "{part}" is not grade:minimum (e.g. "A:80")')
+        value = _number(minimum, part, "grade")
+        if any(value == seen for seen, _ in found):
+            raise ValueError(f'grade "{part}": another grade has the minimum {minimum.strip()}')
+        found.append((value, name.strip()))
+    return found
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _attainment_explained(
+    actual: Decimal, target: Decimal, direction: str
+) -> tuple[Decimal | None, str]:
+    if direction not in DIRECTIONS:
+        raise ValueError(f"unknown direction {direction!r}; use one of {DIRECTIONS}")
+    if target <= 0:
+        return None, f"no target (target {format_number(target)})"
+    if direction == "higher":
+        value = actual / target
+        return value, (
+            f"attainment {format_number(actual)} / {format_number(target)} "
+            f"= {format_percent(value)}"
+        )
+    if actual < 0:
+        raise ValueError(f"a lower-is-better actual cannot be negative ({actual})")
+    if actual == 0:
+        return BEST_WHEN_ZERO, (
+            f"actual 0 against target {format_number(target)}, lower is better: the best "
+            f"possible, counted as {format_percent(BEST_WHEN_ZERO)}"
+        )
+    value = target / actual
+    return value, (
+        f"attainment (lower is better) target {format_number(target)} / actual "
+        f"{format_number(actual)} = {format_percent(value)}"
+    )
+
+
+def _metric_problems(m: Metric) -> list[str]:
+    problems = []
+    if not m.weight > 0:
+        problems.append(f"weight must be more than 0, not {format_number(m.weight)}")
+    if m.dimension not in DIMENSIONS:
+        problems.append(f"dimension {m.dimension!r} is not one of {', '.join(DIMENSIONS)}")
+    if m.direction not in DIRECTIONS:
+        problems.append(f"direction {m.direction!r} is not one of {', '.join(DIRECTIONS)}")
+    if m.rule not in RULES:
+        problems.append(f"rule {m.rule!r} is not one of {', '.join(RULES)}")
+    if m.rule == "linear" and m.floor > m.cap:
+        problems.append(f"floor {format_percent(m.floor)} is above cap {format_percent(m.cap)}")
+    if m.rule == "bands":
+        if not m.bands:
+            problems.append("bands: none given")
+        else:
+            try:
+                _check_increasing(m.bands)
+            except ValueError as error:
+                problems.append(f"bands: {error}")
+    return problems
+
+
+def _check_increasing(bands: Sequence[Band]) -> None:
+    for (low, _), (high, _) in pairwise(bands):
+        if not high > low:
+            raise ValueError(
+                f"thresholds must strictly increase, but {format_percent(high)} follows "
+                f"{format_percent(low)}"
+            )
+
+
+def _number(text: str, part: str, what: str = "band") -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise ValueError(f'"{text.strip()}" in {what} "{part}" is not a number')
+    return value
