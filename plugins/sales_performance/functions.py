@@ -164,6 +164,9 @@ def follow_up_saved(work: Work, call: Call) -> dict[str, Any]:
     current = values(work, customer, customer_id)
     visited = _when(saved.get("visited_at"))
     last = _when(current.get("last_follow_up_at"))
+    on_time = _on_time(work, visited, _when(current.get("next_follow_up_at")))
+    if on_time is not None and "on_time" in follow_up.spec.by_key:
+        records.change_as_step(work, follow_up, call.record_id, {"on_time": on_time}, None)
     if visited is not None and last is not None and visited < last:
         return {"customer": customer_id, "updated": False, "why": "a later follow-up exists"}
     data: dict[str, Any] = {
@@ -176,6 +179,17 @@ def follow_up_saved(work: Work, call: Call) -> dict[str, Any]:
         data["status"] = "following"
     _, changes = records.change_as_step(work, customer, customer_id, data, None)
     return {"customer": customer_id, "updated": sorted(changes)}
+
+
+def _on_time(work: Work, visited: dt.datetime | None, planned: dt.datetime | None) -> bool | None:
+    """A follow-up is on time when it came on or before the day the customer's next
+    follow-up was planned for (in the organisation's time zone), or nothing was planned."""
+    if visited is None:
+        return None
+    if planned is None:
+        return True
+    zone = get_form(work, f"{APP}.follow_up").spec.timezone
+    return visited.astimezone(zone).date() <= planned.astimezone(zone).date()
 
 
 def flag_stale_customers(work: Work, call: Call) -> dict[str, Any]:

@@ -38,8 +38,10 @@ def formflow_apps() -> list[AppBundle]:
 @hookimpl
 def formflow_automation_actions() -> dict[str, Any]:
     from .functions import FUNCTIONS
+    from .kpi.functions import FUNCTIONS as KPI
+    from .targets.functions import FUNCTIONS as TARGETS
 
-    return dict(FUNCTIONS)
+    return {**FUNCTIONS, **TARGETS, **KPI}
 
 
 def _install_guards() -> None:
@@ -47,8 +49,16 @@ def _install_guards() -> None:
     from formflow.records import lifecycle
 
     from .functions import quotation_locked
+    from .kpi.appeals import check_appeal
+    from .kpi.plans import refuse_bad_plan
+    from .kpi.scorecards import check_manual_score
 
     lifecycle.guard(quotation_locked)
+    lifecycle.on_created(refuse_bad_plan)
+    lifecycle.on_updated(refuse_bad_plan)
+    lifecycle.on_created(check_appeal)
+    lifecycle.on_created(check_manual_score)
+    lifecycle.on_updated(check_manual_score)
 
 
 _install_guards()

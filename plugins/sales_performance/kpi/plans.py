@@ -1,0 +1,264 @@
+"""KPI plans (考核方案) as records admins edit: read, checked, and refused when wrong.
+
+A plan is a ``kpi_plan`` record: the role it assesses, its period (month, quarter…), its
+grade bands and a subform of metrics. Each metric row says what it measures — a measure
+(``sales_measure`` key), the ratio of two measures, or a manager's manual score — over the
+person or the team they head, the target (fixed, or the person's sales target of the same
+measure and period) and how attainment becomes a score (``scoring``).
+
+A plan that cannot be used is refused when saved, every problem naming the metric and the
+field (weights that do not sum to 100, an unknown measure, bands that do not increase…), so
+nothing half-valid is ever stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from formflow.definitions.service import LoadedForm, get_form
+from formflow.errors import BadRequest, FieldError
+from formflow.records import service as records
+from formflow.records.models import Record
+from formflow.records.prepare import from_document
+from formflow.records.query import form_rows
+from formflow.runtime import Work
+
+from .. import measures
+from . import scoring
+
+APP = "sales_performance"
+SOURCES = ("measure", "ratio", "manual")
+
+#: The shipped plans, created as records on first use (admins edit them afterwards).
+DEFAULT_PLANS: list[dict[str, Any]] = [
+    {
+        "name": "销售代表月度考核 Sales rep, monthly",
+        "role": "sales_rep",
+        "period_kind": "month",
+        "grades": "S:90, A:80, B:70, C:60, D:0",
+        "active": True,
+        "metrics": [
+            {"key": "contract_amount", "name": "签约金额", "dimension": "result", "weight": 40,
+             "source": "measure", "measure": "contract_amount", "target_kind": "target",
+             "rule": "linear", "floor": "0.3", "cap": "1.2"},
+            {"key": "collected", "name": "回款金额", "dimension": "result", "weight": 20,
+             "source": "measure", "measure": "collected", "target_kind": "target",
+             "rule": "linear", "floor": "0.3", "cap": "1.2"},
+            {"key": "visits", "name": "客户拜访", "dimension": "process", "weight": 15,
+             "source": "measure", "measure": "visits", "target_kind": "fixed", "target": 20,
+             "rule": "linear", "floor": "0", "cap": "1.2"},
+            {"key": "timeliness", "name": "跟进及时率", "dimension": "process", "weight": 10,
+             "source": "ratio", "measure": "on_time_follow_ups", "denominator": "follow_ups",
+             "target_kind": "fixed", "target": "0.9", "rule": "bands",
+             "bands": "60:60, 80:80, 100:100"},
+            {"key": "satisfaction", "name": "客户满意度", "dimension": "capability", "weight": 10,
+             "source": "measure", "measure": "satisfaction", "target_kind": "fixed",
+             "target": "4.5", "rule": "linear", "floor": "0", "cap": "1.1"},
+            {"key": "collaboration", "name": "团队协作", "dimension": "capability", "weight": 5,
+             "source": "manual"},
+        ],
+    },
+    {
+        "name": "销售经理月度考核 Sales manager, monthly",
+        "role": "sales_manager",
+        "period_kind": "month",
+        "grades": "S:90, A:80, B:70, C:60, D:0",
+        "active": True,
+        "metrics": [
+            {"key": "team_contract_amount", "name": "团队签约金额", "dimension": "result",
+             "weight": 50, "source": "measure", "measure": "contract_amount", "of": "team",
+             "target_kind": "target", "rule": "linear", "floor": "0.3", "cap": "1.2"},
+            {"key": "team_collected", "name": "团队回款", "dimension": "result", "weight": 20,
+             "source": "measure", "measure": "collected", "of": "team", "target_kind": "target",
+             "rule": "linear", "floor": "0.3", "cap": "1.2"},
+            {"key": "team_visits", "name": "团队拜访", "dimension": "process", "weight": 10,
+             "source": "measure", "measure": "visits", "of": "team", "target_kind": "fixed",
+             "target": 100, "rule": "linear", "floor": "0", "cap": "1.2"},
+            {"key": "coaching", "name": "辅导与管理", "dimension": "capability", "weight": 20,
+             "source": "manual"},
+        ],
+    },
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PlanMetric:
+    """A plan's metric: how it scores (``scoring.Metric``) and where its numbers come from."""
+
+    metric: scoring.Metric
+    source: str
+    measure: str | None
+    denominator: str | None
+    of: str
+    target_kind: str
+    target: Decimal | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: int
+    name: str
+    role: str
+    period_kind: str
+    grades: tuple[tuple[Decimal, str], ...]
+    active: bool
+    metrics: tuple[PlanMetric, ...]
+
+    def metric(self, key: str) -> PlanMetric:
+        for item in self.metrics:
+            if item.metric.key == key:
+                return item
+        raise LookupError(f"plan '{self.name}' has no metric '{key}'")
+
+
+def plan_form(work: Work) -> LoadedForm:
+    return get_form(work, f"{APP}.kpi_plan")
+
+
+def _decimal(raw: Any, default: Decimal | None = None) -> Decimal | None:
+    return default if raw is None or raw == "" else Decimal(str(raw))
+
+
+def read_plan(values: dict[str, Any], record_id: int = 0) -> tuple[Plan | None, list[FieldError]]:
+    """A plan from a record's values, or the problems that stop it from being one."""
+    problems: list[FieldError] = []
+    metrics: list[PlanMetric] = []
+    for i, row in enumerate(values.get("metrics") or []):
+        where = f"metrics[{i}]"
+        key = row.get("key") or f"metric_{i + 1}"
+        try:
+            bands = tuple(scoring.parse_bands(row["bands"])) if row.get("bands") else ()
+        except ValueError as error:
+            problems.append(FieldError(f"{where}.bands", f"{key}: {error}"))
+            bands = ()
+        source = row.get("source") or "measure"
+        if source not in SOURCES:
+            problems.append(FieldError(f"{where}.source", f"{key}: must be one of {SOURCES}"))
+        rule = row.get("rule") or "linear"
+        if source != "manual" and rule == "bands" and not bands:
+            problems.append(FieldError(f"{where}.bands", f"{key}: banded scoring needs bands"))
+        metric = scoring.Metric(
+            key=key,
+            name=row.get("name") or key,
+            dimension=row.get("dimension") or "result",
+            weight=_decimal(row.get("weight"), Decimal(0)) or Decimal(0),
+            direction=row.get("direction") or "higher",
+            rule=rule,
+            floor=_decimal(row.get("floor"), Decimal(0)) or Decimal(0),
+            cap=_decimal(row.get("cap"), Decimal("1.2")) or Decimal("1.2"),
+            bands=bands,
+        )
+        target_kind = row.get("target_kind") or "fixed"
+        target = _decimal(row.get("target"))
+        if source != "manual" and not row.get("measure"):
+            problems.append(FieldError(f"{where}.measure", f"{key}: say which measure it counts"))
+        if source == "ratio" and not row.get("denominator"):
+            problems.append(
+                FieldError(f"{where}.denominator", f"{key}: a ratio needs a denominator measure")
+            )
+        if source != "manual" and target_kind == "fixed" and (target is None or target <= 0):
+            problems.append(FieldError(f"{where}.target", f"{key}: a fixed target must be above 0"))
+        if source == "ratio" and target_kind == "target":
+            problems.append(
+                FieldError(f"{where}.target_kind", f"{key}: a ratio's target must be fixed")
+            )
+        metrics.append(
+            PlanMetric(
+                metric,
+                source,
+                row.get("measure"),
+                row.get("denominator"),
+                row.get("of") or "self",
+                target_kind,
+                target,
+            )
+        )
+    problems += [
+        FieldError("metrics", problem)
+        for problem in scoring.check_plan([m.metric for m in metrics])
+        if not problem.startswith("the plan has no metrics") or not metrics
+    ]
+    try:
+        grades = tuple(scoring.parse_grades(values.get("grades") or "S:90, A:80, B:70, C:60, D:0"))
+    except ValueError as error:
+        problems.append(FieldError("grades", str(error)))
+        grades = scoring.DEFAULT_GRADES
+    if problems:
+        return None, problems
+    plan = Plan(
+        id=record_id,
+        name=values.get("name") or f"#{record_id}",
+        role=values.get("role") or "",
+        period_kind=values.get("period_kind") or "month",
+        grades=grades,
+        active=values.get("active") is not False,
+        metrics=tuple(metrics),
+    )
+    return plan, []
+
+
+def check_measures(work: Work, plan: Plan) -> list[FieldError]:
+    """The plan's measures must exist (and compile against their forms)."""
+    known = measures.all_measures(work)
+    problems = []
+    for i, item in enumerate(plan.metrics):
+        for field, key in (("measure", item.measure), ("denominator", item.denominator)):
+            if key is None or (field == "denominator" and item.source != "ratio"):
+                continue
+            if item.source == "manual":
+                continue
+            if key not in known:
+                problems.append(
+                    FieldError(
+                        f"metrics[{i}].{field}",
+                        f"{item.metric.key}: there is no measure '{key}' (see 业绩度量)",
+                    )
+                )
+    return problems
+
+
+def refuse_bad_plan(work: Work, loaded: LoadedForm, record: Any, *_: Any) -> None:
+    """A records listener: a KPI plan that cannot be used is refused when saved (the whole
+    write rolls back, so nothing half-valid is stored)."""
+    if loaded.name != f"{APP}.kpi_plan":
+        return
+    plan, problems = read_plan(dict(from_document(loaded.spec, record.data)), record.id)
+    if plan is not None:
+        problems = check_measures(work, plan)
+    if problems:
+        raise BadRequest(problems)
+
+
+def ensure_defaults(work: Work) -> None:
+    """Create the shipped plans whose names are missing (never touch edited ones)."""
+    measures.ensure_defaults(work)
+    loaded = plan_form(work)
+    have = {plan.name for plan in all_plans(work, active_only=False)}
+    for default in DEFAULT_PLANS:
+        if default["name"] not in have:
+            records.create_as_step(work, loaded, default)
+
+
+def all_plans(work: Work, *, active_only: bool = True) -> list[Plan]:
+    loaded = plan_form(work)
+    found = []
+    for record in work.session.scalars(
+        select(Record).where(*form_rows(loaded.form.id)).order_by(Record.id)
+    ):
+        plan, _ = read_plan(dict(from_document(loaded.spec, record.data)), record.id)
+        if plan is not None and (plan.active or not active_only):
+            found.append(plan)
+    return found
+
+
+def get_plan(work: Work, plan_id: int) -> Plan:
+    loaded = plan_form(work)
+    record = records.get(work, plan_id, form_id=loaded.form.id)
+    plan, problems = read_plan(dict(from_document(loaded.spec, record.data)), record.id)
+    if plan is None:
+        raise BadRequest(problems)
+    return plan
