@@ -38,22 +38,31 @@ def formflow_apps() -> list[AppBundle]:
 @hookimpl
 def formflow_automation_actions() -> dict[str, Any]:
     from .functions import FUNCTIONS
+    from .incentives.functions import FUNCTIONS as INCENTIVES
     from .kpi.functions import FUNCTIONS as KPI
     from .targets.functions import FUNCTIONS as TARGETS
 
-    return {**FUNCTIONS, **TARGETS, **KPI}
+    return {**FUNCTIONS, **TARGETS, **KPI, **INCENTIVES}
 
 
 def _install_guards() -> None:
     """An approved quotation is locked (records' guards: the engine asks before an edit)."""
     from formflow.records import lifecycle
 
+    from .credit import check_credit_split
     from .functions import quotation_locked
+    from .incentives.plans import refuse_bad_plan as refuse_bad_incentive_plan
+    from .incentives.statements import statement_locked
     from .kpi.appeals import check_appeal
     from .kpi.plans import refuse_bad_plan
     from .kpi.scorecards import check_manual_score
 
     lifecycle.guard(quotation_locked)
+    lifecycle.guard(statement_locked)
+    lifecycle.on_created(check_credit_split)
+    lifecycle.on_updated(check_credit_split)
+    lifecycle.on_created(refuse_bad_incentive_plan)
+    lifecycle.on_updated(refuse_bad_incentive_plan)
     lifecycle.on_created(refuse_bad_plan)
     lifecycle.on_updated(refuse_bad_plan)
     lifecycle.on_created(check_appeal)
@@ -73,6 +82,14 @@ def formflow_cli_commands() -> list[Any]:
 
 @hookimpl
 def formflow_blueprints() -> list[Any]:
-    from .web import blueprint
+    from .api import blueprint as api
+    from .web import blueprint as pages
 
-    return [blueprint]
+    return [pages, api]
+
+
+@hookimpl
+def formflow_openapi() -> dict[str, Any]:
+    from .openapi import document_part
+
+    return document_part()

@@ -285,20 +285,26 @@ def _line(numbers: _Numbers, item: PlanMetric, person: int) -> Line:
     )
 
 
-def _people(work: Work, plan: Plan, members: set[int] | None) -> list[int]:
+def _people(work: Work, plan: Plan, members: set[int] | None, everyone: bool) -> list[int]:
     scope = org.scope_of(work)
     return [
         person
         for person in org.holders_of(work, plan.role)
-        if scope.sees_member(person) and (members is None or person in members)
+        if (everyone or scope.sees_member(person)) and (members is None or person in members)
     ]
 
 
 def scorecards(
-    work: Work, period_key: str, *, members: set[int] | None = None, live: bool = False
+    work: Work,
+    period_key: str,
+    *,
+    members: set[int] | None = None,
+    live: bool = False,
+    everyone: bool = False,
 ) -> list[Scorecard]:
     """The period's scorecards of everybody the viewer may see (published ones as they
-    were frozen, unless ``live``)."""
+    were frozen, unless ``live``). ``everyone`` is for computations that rank or gate on
+    everybody's score (incentives), never for showing."""
     period = _period(period_key)
     ensure_defaults(work)
     published = {} if live else published_results(work, period)
@@ -307,7 +313,7 @@ def scorecards(
     for plan in all_plans(work):
         if plan.period_kind != period.kind:
             continue
-        for person in _people(work, plan, members):
+        for person in _people(work, plan, members, everyone):
             frozen = published.get((person, plan.id))
             if frozen is not None:
                 found.append(frozen)

@@ -1,0 +1,345 @@
+"""A period's incentives computed: each person's plan turned into statement lines.
+
+Everything a run reads is fetched once per run (``Context``): each measure's actuals for
+everybody (one SQL aggregate each, credit splits included), the period's sales targets,
+and the KPI scores that gates and honours look at. The arithmetic is ``rules``; this module
+only decides which numbers go in, and records which records each line stands on — written
+``form:id=value`` so a later run can tell when one of them stopped counting (a cancelled
+contract) and claw back what was paid on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from formflow.people.models import Membership
+from formflow.runtime import Work
+
+from .. import measures, org
+from ..kpi import scorecards
+from ..periods import Period
+from ..split import format_number
+from ..targets.tree import Target, all_targets
+from . import rules
+from .plans import IncentivePlan, Rule, plans_for
+
+APP = "sales_performance"
+RECORDS_LIMIT = 3900  # the statement line's records column holds 4,000 characters
+
+
+@dataclass
+class Statement:
+    member: int
+    period: Period
+    plan: IncentivePlan
+    lines: list[rules.Line] = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
+
+    def names(self) -> dict[str, str]:
+        return {rule.key: rule.name for rule in self.plan.rules}
+
+
+class Context:
+    """The numbers of one period, each read once. ``extra`` adds hypothetical amounts to
+    measures (the what-if estimator): {measure key: {member: amount}}."""
+
+    def __init__(
+        self, work: Work, period: Period, extra: dict[str, dict[int, Decimal]] | None = None
+    ) -> None:
+        self.work = work
+        self.period = period
+        self.extra = extra or {}
+        self.measures = measures.all_measures(work)
+        self._actuals: dict[str, dict[int, Decimal]] = {}
+        self.targets: list[Target] = all_targets(work, period=period.key)
+        self._scores: dict[int, Decimal] | None = None
+        self._teams: dict[int, set[int]] = {}
+        self._departments: dict[int, int | None] = {}
+
+    def measure(self, key: str) -> measures.Measure:
+        found = self.measures.get(key)
+        if found is None:
+            raise LookupError(f"there is no measure '{key}'")
+        return found
+
+    def actuals(self, key: str) -> dict[int, Decimal]:
+        if key not in self._actuals:
+            found = measures.actuals(
+                self.work, self.measure(key), self.period.start, self.period.end
+            )
+            for member, amount in self.extra.get(key, {}).items():
+                found[member] = found.get(member, Decimal(0)) + amount
+            self._actuals[key] = found
+        return self._actuals[key]
+
+    def actual(self, key: str, person: int) -> Decimal:
+        return self.actuals(key).get(person, Decimal(0))
+
+    def rep_target(self, key: str, person: int) -> tuple[Decimal | None, str]:
+        measure = self.measure(key)
+        for target in self.targets:
+            mine = target.level == "rep" and target.member == person
+            if mine and target.measure_id == measure.record_id:
+                amount, how = target.effective()
+                return amount, f"target {target.name} (#{target.id}): {how}"
+        return None, f"no {self.period.key} target of {measure.name} for this person"
+
+    def team_target(self, key: str, department: int) -> Target | None:
+        measure = self.measure(key)
+        for target in self.targets:
+            team = target.level != "rep" and target.department == department
+            if team and target.measure_id == measure.record_id:
+                return target
+        return None
+
+    def scores(self) -> dict[int, Decimal]:
+        """Everybody's KPI score for the period (as published, else live)."""
+        if self._scores is None:
+            self._scores = {
+                card.member: card.total
+                for card in scorecards.scorecards(self.work, self.period.key, everyone=True)
+            }
+        return self._scores
+
+    def headed_team(self, person: int) -> set[int]:
+        if person not in self._teams:
+            departments = org.headed_by(self.work, person)
+            self._teams[person] = (
+                set(
+                    self.work.session.scalars(
+                        select(Membership.user_id).where(Membership.department_id.in_(departments))
+                    )
+                )
+                if departments
+                else set()
+            )
+        return self._teams[person]
+
+    def department(self, person: int) -> int | None:
+        if person not in self._departments:
+            self._departments[person] = self.work.session.scalar(
+                select(Membership.department_id)
+                .where(Membership.user_id == person)
+                .order_by(Membership.is_primary.desc(), Membership.department_id)
+                .limit(1)
+            )
+        return self._departments[person]
+
+    def counted(self, key: str, person: int) -> str:
+        """The records behind a person's number, as ``form:id=value,…``."""
+        measure = self.measure(key)
+        rows = measures.counted(self.work, measure, self.period.start, self.period.end, person)
+        return records_text(measure.form, rows)
+
+
+def records_text(form: str, rows: list[tuple[int, Decimal]]) -> str:
+    text, parts = f"{form}:", []
+    for record_id, value in rows:
+        part = f"{record_id}={value.normalize():f}"
+        if len(text) + sum(len(p) + 1 for p in parts) + len(part) > RECORDS_LIMIT:
+            parts.append("…")
+            break
+        parts.append(part)
+    return text + ",".join(parts)
+
+
+def parse_records(text: str | None) -> tuple[str, dict[int, Decimal]]:
+    """``form:id=value,…`` back into (form, {id: value})."""
+    if not text or ":" not in text:
+        return "", {}
+    form, _, rest = text.partition(":")
+    found = {}
+    for part in rest.split(","):
+        record_id, sep, value = part.partition("=")
+        if sep and record_id.strip().isdigit():
+            found[int(record_id)] = Decimal(value)
+    return form, found
+
+
+# -- the rules ---------------------------------------------------------------------------------
+
+
+def _commission(ctx: Context, rule: Rule, person: int) -> rules.Line:
+    assert rule.measure is not None
+    base = ctx.actual(rule.measure, person)
+    goal = rule.target_measure or rule.measure
+    target, how_target = ctx.rep_target(goal, person)
+    counted = ctx.counted(rule.measure, person)
+    if target is None or target <= 0:
+        return rules.Line(
+            rule.key, "commission", base, None, None, Decimal("0.00"),
+            f"{how_target}: no commission without a target", (),
+        )  # fmt: skip
+    actual = None if goal == rule.measure else ctx.actual(goal, person)
+    line = rules.commission_line(rule.key, base, target, rule.tiers, rule.mode, actual=actual)
+    amount, steps = line.amount, [how_target, line.explanation]
+    if rule.cap_amount is not None or rule.cap_multiple is not None:
+        on_target = rules.on_target_pay(target, rule.tiers, rule.mode)[0]
+        amount, note = rules.cap(
+            amount, absolute=rule.cap_amount, multiple=rule.cap_multiple, on_target=on_target
+        )
+        if note:
+            steps.append(note)
+    if rule.gate_score is not None:
+        amount, note = _gate(ctx, rule, person, amount)
+        steps.append(note)
+    return dataclasses.replace(
+        line, amount=amount, explanation="; ".join(steps), records=(counted,)
+    )
+
+
+def _gate(ctx: Context, rule: Rule, person: int, amount: Decimal) -> tuple[Decimal, str]:
+    assert rule.gate_score is not None
+    score = ctx.scores().get(person)
+    if score is None:
+        paid, note = rules.gate(amount, Decimal(0), rule.gate_score, rule.gate_factor)
+        return paid, f"no KPI scorecard in {ctx.period.key}, counted as 0: {note}"
+    return rules.gate(amount, score, rule.gate_score, rule.gate_factor)
+
+
+def _override(ctx: Context, rule: Rule, person: int) -> rules.Line:
+    assert rule.measure is not None and rule.rate is not None
+    team = sorted(ctx.headed_team(person) - {person})
+    base = sum((ctx.actual(rule.measure, m) for m in team), Decimal(0))
+    amount, how = rules.override(base, rule.rate)
+    steps = [f"{ctx.measure(rule.measure).name} of the {len(team)} people you manage", how]
+    if rule.gate_score is not None:
+        amount, note = _gate(ctx, rule, person, amount)
+        steps.append(note)
+    return rules.Line(rule.key, "manager_override", base, None, rule.rate, amount, "; ".join(steps))
+
+
+def _team_award(ctx: Context, rule: Rule, person: int) -> rules.Line:
+    assert rule.measure is not None and rule.amount is not None
+    department = ctx.department(person)
+    target = ctx.team_target(rule.measure, department) if department is not None else None
+    if target is None:
+        return rules.Line(
+            rule.key, "team_award", None, None, None, Decimal("0.00"),
+            f"your team has no {ctx.period.key} target of {ctx.measure(rule.measure).name}",
+        )  # fmt: skip
+    members = sorted(org.members_of(ctx.work, department))
+    actuals = {m: ctx.actual(rule.measure, m) for m in members}
+    team_actual = sum(actuals.values(), Decimal(0))
+    goal, _ = target.effective()
+    parts, how = rules.team_award_explained(rule.amount, actuals, team_actual, goal)
+    return rules.Line(
+        rule.key, "team_award", team_actual, team_actual / goal if goal else None, None,
+        parts.get(person, Decimal("0.00")), f"{target.name}: {how.get(person, '')}",
+    )  # fmt: skip
+
+
+def _spif(ctx: Context, rule: Rule, person: int) -> rules.Line:
+    assert rule.measure is not None and rule.amount is not None
+    count = ctx.actual(rule.measure, person)
+    amount, how = rules.spif(int(count), rule.amount)
+    return rules.Line(
+        rule.key, "spif", count, None, None, amount,
+        f"{ctx.measure(rule.measure).name}: {how}", (ctx.counted(rule.measure, person),),
+    )  # fmt: skip
+
+
+def _honours(ctx: Context, rule: Rule, person: int, holders: list[int]) -> rules.Line | None:
+    assert rule.top_n is not None
+    everybody = ctx.scores()
+    scores = {m: everybody[m] for m in holders if m in everybody}
+    winners = rules.honours(scores, rule.top_n, rule.title or rule.name, rule.amount or Decimal(0))
+    honour = winners.get(person)
+    if honour is None:
+        return None
+    return rules.Line(
+        rule.key, "honours", honour.score, None, None, honour.bonus, honour.explanation
+    )
+
+
+def compute(
+    work: Work,
+    period: Period,
+    *,
+    members: set[int] | None = None,
+    extra: dict[str, dict[int, Decimal]] | None = None,
+    paid_before: Any = None,
+) -> list[Statement]:
+    """Statements of everybody (or ``members``) holding a role a plan of the period pays.
+    ``paid_before(person, rule) -> list[line lines]`` supplies what was paid earlier on the
+    clawback rules' records (see ``statements``)."""
+    ctx = Context(work, period, extra)
+    found = []
+    for plan in plans_for(work, period):
+        holders = org.holders_of(work, plan.role)
+        for person in holders:
+            if members is not None and person not in members:
+                continue
+            statement = Statement(person, period, plan)
+            for rule in plan.rules:
+                line = _line(ctx, rule, person, holders, paid_before)
+                if isinstance(line, list):
+                    statement.lines.extend(line)
+                elif line is not None:
+                    statement.lines.append(line)
+            found.append(statement)
+    return found
+
+
+def _line(
+    ctx: Context, rule: Rule, person: int, holders: list[int], paid_before: Any
+) -> rules.Line | list[rules.Line] | None:
+    if rule.kind == "commission":
+        return _commission(ctx, rule, person)
+    if rule.kind == "manager_override":
+        return _override(ctx, rule, person)
+    if rule.kind == "team_award":
+        return _team_award(ctx, rule, person)
+    if rule.kind == "spif":
+        return _spif(ctx, rule, person)
+    if rule.kind == "honours":
+        return _honours(ctx, rule, person, holders)
+    if rule.kind == "clawback" and paid_before is not None:
+        return _clawbacks(ctx, rule, person, paid_before)
+    return None
+
+
+def _clawbacks(ctx: Context, rule: Rule, person: int, paid_before: Any) -> list[rules.Line]:
+    """Records paid on in earlier approved statements that no longer count (deleted, or no
+    longer matching the measure — a cancelled contract): each one's share of the line it
+    was paid on comes back, once."""
+    assert rule.measure is not None
+    measure = ctx.measure(rule.measure)
+    found = []
+    for earlier in paid_before(person, rule):
+        form, values = parse_records(earlier["records"])
+        base = Decimal(str(earlier["base"] or 0))
+        if not values or base <= 0 or Decimal(str(earlier["amount"])) <= 0:
+            continue
+        still = {
+            record_id
+            for record_id, _ in measures.counted(
+                ctx.work, measure, earlier["period"].start, earlier["period"].end, person, 100000
+            )
+        }
+        for record_id, value in values.items():
+            if record_id in still or (form, record_id) in earlier["clawed"]:
+                continue
+            paid = Decimal(str(earlier["amount"])) * value / base
+            amount, how = rules.clawback(paid)
+            found.append(
+                rules.Line(
+                    rule.key, "clawback", -value, None, None, amount,
+                    f"{form} #{record_id} no longer counts for {measure.name} (cancelled, "
+                    f"refunded or deleted) after statement #{earlier['statement']} "
+                    f"({earlier['period'].key}) paid "
+                    f"{format_number(Decimal(str(earlier['amount'])))} "
+                    f"on a base of {format_number(base)}, {format_number(value)} of it this "
+                    f"record's: {how}",
+                    (f"{form}:{record_id}={value.normalize():f}",),
+                )
+            )  # fmt: skip
+    return found
