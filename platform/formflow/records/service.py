@@ -136,15 +136,31 @@ def create(work: Work, loaded: LoadedForm, data: Any) -> RecordRow:
     if not policy.allows(Action.CREATE):
         raise Forbidden("you may not add records to this form")
     access = policy.access(policy.granting(Action.CREATE))
-    if not policy.unrestricted:
-        access = _read_only_too(loaded.spec, access)
-    return _insert(work, loaded, data, access, None if policy.unrestricted else _editable(access))
+    if policy.unrestricted:
+        return _insert(work, loaded, data, access, None, links_seen=False)
+    access = read_only_too(loaded.spec, access)
+    return _insert(work, loaded, data, access, _editable(access), links_seen=True)
 
 
 def create_as_step(work: Work, loaded: LoadedForm, data: Any) -> RecordRow:
     """Create a record as a step of a process (a flow's action node): no permission grants
     apply; validated like any record. The acting user (if any) is its creator."""
-    return _insert(work, loaded, data, {}, None)
+    return _insert(work, loaded, data, {}, None, links_seen=False)
+
+
+def starting_values(work: Work, spec: FormSpec) -> Values:
+    """What a new record's fields start as before anyone types, for a form to preset: each
+    ``x-default`` marker resolved for the acting user (``current_user``,
+    ``current_department``), each static default as the definition writes it. :func:`create`
+    applies the same defaults to the fields its input leaves out."""
+    markers = _Defaults(work)
+    out: Values = {}
+    for f in spec.defaulted_fields:
+        marker = f.schema.get("x-default") or f.implicit_default
+        value = markers.get(marker) if marker is not None else f.schema.get("default")
+        if value is not None:
+            out[f.key] = value
+    return out
 
 
 def _insert(
@@ -153,7 +169,11 @@ def _insert(
     data: Any,
     access: dict[str, Access],
     editable: set[str] | None,
+    *,
+    links_seen: bool,
 ) -> RecordRow:
+    """Store a new record; ``links_seen``: every record it links must be one the acting
+    user may view (a person's own write, not a process step's)."""
     spec = loaded.spec
     data = _restrict(data, access, None)
     values, errors = prepare(
@@ -168,6 +188,8 @@ def _insert(
     if errors:
         raise ValidationFailed(errors)
     _check_references(work, loaded, values, None)
+    if links_seen:
+        _check_links_seen(work, loaded, values, None)
     _assign_serials(work, loaded, values)
     document = to_document(spec, values, None, set())
     owner_id = _owner(spec, values, work.actor_id)
@@ -262,10 +284,11 @@ def hidden_fields(
     return {i: policy.hidden(reached[i]) if i in reached else everything for i in record_ids}
 
 
-def _read_only_too(spec: FormSpec, access: dict[str, Access]) -> dict[str, Access]:
+def read_only_too(spec: FormSpec, access: dict[str, Access]) -> dict[str, Access]:
     """The person's access with the form's read-only fields (``x-readonly``: kept by the
-    system, like a customer's grade) made read-only for them too; admins may still set
-    them (an import, a correction)."""
+    system, like a customer's grade) made read-only for them too. The service leaves admins
+    free to set them (an import, a correction); a record form shows them to everyone as
+    values, never inputs."""
     out = dict(access)
     for f in spec.data_fields:
         if f.parent is None and f.schema.get("x-readonly") and out.get(f.key) != Access.HIDDEN:
@@ -341,7 +364,7 @@ def update_record(
     lifecycle.check(work, loaded, record, "edit")
     access = policy.access(grants)
     if not policy.unrestricted:
-        access = _read_only_too(loaded.spec, access)
+        access = read_only_too(loaded.spec, access)
     record, _ = _write(
         work,
         loaded,
@@ -351,6 +374,7 @@ def update_record(
         partial=partial,
         access=access,
         editable=None if policy.unrestricted else _editable(access),
+        links_seen=not policy.unrestricted,
     )
     return record
 
@@ -378,6 +402,7 @@ def change_as_step(
         partial=True,
         access=access,
         editable=editable,
+        links_seen=False,
     )
     by_id = spec.by_id
     return record, {(by_id[f].key if f in by_id else f): c for f, c in changes.items()}
@@ -393,9 +418,10 @@ def _write(
     partial: bool,
     access: dict[str, Access],
     editable: set[str] | None,
+    links_seen: bool,
 ) -> tuple[Record, dict[str, list[Any]]]:
     """Validate and store ``data`` over ``record``; the record and the changes written (by
-    field id; none when nothing changed)."""
+    field id; none when nothing changed). ``links_seen`` as for :func:`_insert`."""
     spec = loaded.spec
     _check_revision(record, revision)
     current = from_document(spec, record.data)
@@ -417,6 +443,8 @@ def _write(
     if errors:
         raise ValidationFailed(errors)
     _check_references(work, loaded, values, record.id)
+    if links_seen:
+        _check_links_seen(work, loaded, values, current)
     untouched = {f.key for f in spec.data_fields if f.has_rows and f.key not in data}
     document = to_document(spec, values, record.data, untouched)
     # Diffed against what is stored: an edit of a record read through a background
@@ -714,6 +742,35 @@ def _check_record_links(
             if v not in live
         ]
     return errors
+
+
+def _check_links_seen(
+    work: Work, loaded: LoadedForm, values: Values, current: Values | None
+) -> None:
+    """Refuse links to records the acting user may not view: a link shows the linked
+    record's title and feeds lookups, so making one is reading it. Links the record already
+    holds stay whoever made them (an admin, an automation), so an edit of other fields
+    never fails on them. Run after :func:`_check_references`: every link is live."""
+    spec = loaded.spec
+    held = {(f.path, v) for _, f, v in _references(spec, current)} if current else set()
+    by_target: dict[str, list[tuple[str, Any]]] = {}
+    for path, f, value in _references(spec, values):
+        if f.type.references == "record" and (f.path, value) not in held:
+            by_target.setdefault(f.type.target(f), []).append((path, value))  # type: ignore[attr-defined]
+    errors: list[FieldError] = []
+    for target, links in by_target.items():
+        target_id = target_form_id(work, loaded.app.name, target)
+        if target_id is None:
+            continue
+        policy = policy_for(work, get_form_by_id(work, target_id))
+        seen = policy.covering(work, Action.VIEW, [v for _, v in links])
+        errors += [
+            FieldError(p, f"you may not link {target} record #{v}", "link_forbidden", {"id": v})
+            for p, v in links
+            if v not in seen
+        ]
+    if errors:
+        raise Forbidden(errors)
 
 
 def _check_files(

@@ -120,6 +120,7 @@ ERROR_MESSAGES = {
     "between": N_("needs two values separated by a comma: from,to"),
     "unique": N_("the same value already exists; it must be unique"),
     "forbidden": N_("you may not change this field"),
+    "link_forbidden": N_("you may not link this record"),
     "computed": N_("is filled in by the system and cannot be set"),
     "display_only": N_("is display-only and holds no value"),
     "stale": N_("someone else changed this meanwhile; reload it and apply your change again"),

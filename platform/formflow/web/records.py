@@ -346,16 +346,16 @@ def new_record(form: str) -> Any:
         policy = policy_for(work, loaded)
         if not policy.allows(Action.CREATE):
             abort(403)
-        access = policy.access(policy.granting(Action.CREATE))
-        ctx = _context(work, loaded, access, {})
+        access = _form_access(loaded, policy.access(policy.granting(Action.CREATE)))
+        starting = records.starting_values(work, loaded.spec)
+        ctx = _context(work, loaded, access, starting)
         display = WorkDisplay(work, language(), loaded.app.name)
-        user = current_user()
-        readonly = []
-        for f in loaded.spec.fields:  # what a read-only field will be set to, shown upfront
-            if f.stores and access.get(f.path) == Access.READ:
-                marker = f.schema.get("x-default") or f.implicit_default
-                value = user.id if marker == "current_user" and user else f.schema.get("default")
-                readonly.append((f, _shown_value(f, value, display)))
+        # What a read-only field will be set to, shown upfront.
+        readonly = [
+            (f, _shown_value(f, starting.get(f.key), display))
+            for f in loaded.spec.fields
+            if f.stores and access.get(f.path) == Access.READ
+        ]
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
@@ -384,16 +384,18 @@ def new_record(form: str) -> Any:
         )
         status = 422
     else:
-        wtform = record_form.build(loaded.spec, ctx, values=_defaults_preview(loaded))
+        # Preset with the defaults create would apply (the person as a member field's
+        # ``current_user``): a form posted untouched then saves with them.
+        wtform = record_form.build(loaded.spec, ctx, values=starting)
     return _record_form_page(loaded, wtform, ctx, errors, readonly, None, None, None), status
 
 
-def _defaults_preview(loaded: LoadedForm) -> dict[str, Any]:
-    out = {}
-    for f in loaded.spec.fields:
-        if "default" in f.schema:
-            out[f.key] = f.schema["default"]
-    return out
+def _form_access(loaded: LoadedForm, access: dict[str, Access]) -> dict[str, Access]:
+    """The access a record form renders with: the person's, with the form's ``x-readonly``
+    fields shown as values for everyone, admins included. Kept by the system (a status,
+    a grade), they are never inputs, so the form never posts them back; a new record gets
+    their defaults from the record service."""
+    return records.read_only_too(loaded.spec, access)
 
 
 def _keep_uploads(
@@ -472,12 +474,12 @@ def live(form: str) -> Any:
         try:
             if record_id:
                 record, grants = records.load(work, loaded, record_id, Action.EDIT)
-                access = policy.access(grants)
+                access = _form_access(loaded, policy.access(grants))
                 current = from_document(loaded.spec, record.data)
             else:
                 if not policy.allows(Action.CREATE):
                     abort(403)
-                access = policy.access(policy.granting(Action.CREATE))
+                access = _form_access(loaded, policy.access(policy.granting(Action.CREATE)))
         except (Forbidden, NotFound) as error:
             return _refuse(error)
         ctx = record_form.RenderContext(access=access, language=language())
@@ -634,7 +636,7 @@ def edit_record(form: str, record_id: int) -> Any:
             record, grants = records.load(work, loaded, record_id, Action.EDIT)
         except (Forbidden, NotFound) as error:
             return _refuse(error)
-        access = policy.access(grants)
+        access = _form_access(loaded, policy.access(grants))
         values = from_document(loaded.spec, record.data)
         ctx = _context(work, loaded, access, values)
         display = WorkDisplay(work, language(), loaded.app.name)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.conftest import snapshot
+from tests.conftest import EVERYONE_OWN, grant, make_person, snapshot
 from tests.platform.definitions_samples import QUOTE
 
 LINES = [
@@ -198,6 +198,120 @@ def test_relation_must_point_at_a_live_record_of_the_right_form(api, make_app, r
         assert wrong.status_code == 422
         assert wrong.body["errors"][0]["field"] == "customer"
     assert snapshot(runtime) == before
+
+
+CUSTOMER = {
+    "title": "Customer",
+    "type": "object",
+    "properties": {"name": {"x-field": "text", "type": "string"}},
+}
+CONTACT = {
+    "title": "Contact",
+    "type": "object",
+    "x-form": {"owner_field": "owner"},
+    "properties": {
+        "name": {"x-field": "text", "type": "string"},
+        "customer": {"x-field": "relation", "type": "integer", "x-relation": {"form": "customer"}},
+        "owner": {"x-field": "member", "type": "integer"},
+        "visits": {
+            "x-field": "subform",
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "at": {
+                        "x-field": "relation",
+                        "type": "integer",
+                        "x-relation": {"form": "customer"},
+                    }
+                },
+            },
+        },
+    },
+}
+
+
+@pytest.fixture
+def crm(api, make_app, runtime, rep):
+    """Customers and their contacts, each rep seeing only their own; the rep owns ACME, a
+    second rep owns Globex."""
+    make_app("crm")
+    assert api.put("/forms/crm.customer", CUSTOMER).status_code == 201
+    assert api.put("/forms/crm.contact", CONTACT).status_code == 201
+    grant(runtime, "crm.customer", EVERYONE_OWN)
+    grant(runtime, "crm.contact", EVERYONE_OWN)
+    other = make_person(runtime, "rep_b")
+    acme = api.as_(rep).post("/forms/crm.customer/records", {"data": {"name": "ACME"}}).body
+    globex = api.as_(other).post("/forms/crm.customer/records", {"data": {"name": "Globex"}}).body
+    return {"rep": rep, "other": other, "acme": acme["id"], "globex": globex["id"]}
+
+
+def test_a_rep_may_not_link_a_record_they_cannot_see(api, crm, runtime):
+    rep, acme, globex = crm["rep"], crm["acme"], crm["globex"]
+    contacts = "/forms/crm.contact/records"
+    mine = api.as_(rep).post(contacts, {"data": {"name": "Li", "customer": acme}})
+    assert mine.status_code == 201, mine.body
+    before = snapshot(runtime)
+    theirs = api.as_(rep).post(contacts, {"data": {"name": "Wang", "customer": globex}})
+    assert theirs.status_code == 403
+    assert theirs.body["errors"] == [
+        {
+            "field": "customer",
+            "message": f"you may not link customer record #{globex}",
+            "code": "link_forbidden",
+        }
+    ]
+    in_a_row = api.as_(rep).post(
+        contacts, {"data": {"name": "Wang", "visits": [{"at": acme}, {"at": globex}]}}
+    )
+    assert in_a_row.status_code == 403
+    assert [e["field"] for e in in_a_row.body["errors"]] == ["visits[1].at"]
+    relinked = api.as_(rep).patch(
+        f"{contacts}/{mine.body['id']}", {"revision": 1, "data": {"customer": globex}}
+    )
+    assert relinked.status_code == 403
+    assert relinked.body["errors"][0]["field"] == "customer"
+    assert snapshot(runtime) == before
+    # The record is there all the same: an admin links it.
+    assert api.post(contacts, {"data": {"name": "Wang", "customer": globex}}).status_code == 201
+
+
+def test_a_link_the_record_already_holds_does_not_stop_an_edit(api, crm):
+    rep, globex = crm["rep"], crm["globex"]
+    # An admin gives the rep a contact of a customer the rep cannot see.
+    given = api.post(
+        "/forms/crm.contact/records",
+        {"data": {"name": "Zhao", "customer": globex, "owner": rep.id, "visits": [{"at": globex}]}},
+    )
+    assert given.status_code == 201, given.body
+    url = f"/forms/crm.contact/records/{given.body['id']}"
+    renamed = api.as_(rep).patch(url, {"revision": 1, "data": {"name": "Zhao Lei"}})
+    assert renamed.status_code == 200, renamed.body
+    replaced = api.as_(rep).put(
+        url,
+        {
+            "revision": 2,
+            "data": {"name": "Zhao Lei", "customer": globex, "visits": [{"at": globex}] * 2},
+        },
+    )
+    assert replaced.status_code == 200, replaced.body
+
+
+def test_process_steps_link_whatever_the_acting_user_sees(crm, runtime):
+    """Flows' and automations' writes (an automation acts as its owner) are no person's own
+    choice of link: no grant applies to them, links included."""
+    from formflow.definitions.service import get_form
+    from formflow.people.models import User
+    from formflow.records import service as records
+
+    with runtime.write() as work:
+        work.actor = work.session.get(User, crm["rep"].id)
+        contact = get_form(work, "crm.contact")
+        row = records.create_as_step(work, contact, {"name": "Sun", "customer": crm["globex"]})
+        _, changes = records.change_as_step(
+            work, contact, row.id, {"visits": [{"at": crm["globex"]}]}, None
+        )
+    assert changes
 
 
 @pytest.mark.parametrize(

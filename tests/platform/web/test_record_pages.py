@@ -11,9 +11,10 @@ import pytest
 from formflow.definitions.service import get_form
 from formflow.people import service as people
 from formflow.records import service as records
-from tests.conftest import grant, snapshot
+from tests.conftest import EVERYONE_OWN, grant, snapshot
 from tests.platform.files.test_uploads import PDF, png
 from tests.platform.test_fields import PROPERTIES
+from tests.support.htmlform import form_fields
 
 PASSWORD = "page tests password"
 EVERY = {key: prop for key, prop in PROPERTIES.items()}
@@ -192,6 +193,91 @@ def test_read_only_fields_cannot_be_changed_by_a_tampered_post(app, runtime, api
     with runtime.read() as work:
         stored = records.values_of(get_form(work, "crm.deal"), records.get(work, record_id))
     assert stored == {"name": "still mine", "owner": rep.id}
+
+
+OFFER = {
+    "title": "Offer",
+    "type": "object",
+    "x-form": {"owner_field": "owner"},
+    "required": ["name", "owner"],
+    "properties": {
+        "name": {"x-field": "text", "type": "string"},
+        "status": {
+            "x-field": "select",
+            "type": "string",
+            "enum": ["pricing", "sent"],
+            "default": "pricing",
+            "x-readonly": True,
+        },
+        "owner": {"x-field": "member", "type": "integer", "x-default": "current_user"},
+        "team": {"x-field": "department", "type": "integer", "x-default": "current_department"},
+    },
+}
+
+
+@pytest.fixture
+def offers(app, runtime, api, make_app):
+    """A form with a system-kept status and fields defaulting to the person and their
+    department; a rep in Sales may add and edit their own."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    make_app("crm")
+    assert api.put("/forms/crm.offer", OFFER).status_code == 201
+    grant(runtime, "crm.offer", EVERYONE_OWN)
+    with runtime.write() as work:
+        from formflow.people.models import User
+
+        rep = people.create_user(work, "rep", password=PASSWORD, language="en")
+        sales = people.create_department(work, "Sales")
+        people.set_memberships(work, rep.id, [sales.id])
+        people.set_password(work, work.session.get(User, api.person.id), PASSWORD)
+
+    def signed_in(username: str):
+        client = app.test_client()
+        client.post("/login", data={"username": username, "password": PASSWORD})
+        return client
+
+    return {"rep": rep.id, "sales": sales.id, "signed_in": signed_in}
+
+
+def _stored(runtime, record_id):
+    with runtime.read() as work:
+        return records.values_of(get_form(work, "crm.offer"), records.get(work, record_id))
+
+
+@pytest.mark.parametrize("username", ["rep", "admin"])
+def test_a_read_only_field_shows_its_value_and_is_never_posted(offers, runtime, username):
+    client = offers["signed_in"](username)
+    page = client.get("/f/crm.offer/new")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'name="status"' not in html  # shown, not an input
+    assert '<output class="computed">pricing</output>' in html
+    posted = dict(form_fields(html, "record-form"))
+    assert "status" not in posted
+    posted.update(name="mine", status="sent")  # a tampered post: the form takes no status
+    created = client.post("/f/crm.offer/new", data=posted)
+    assert created.status_code == 302, created.get_data(as_text=True)[:2000]
+    record_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    assert _stored(runtime, record_id)["status"] == "pricing"  # its default, set on create
+    edit = client.get(f"/f/crm.offer/{record_id}/edit").get_data(as_text=True)
+    assert 'name="status"' not in edit and '<output class="computed">pricing</output>' in edit
+    posted = dict(form_fields(edit, "record-form"))
+    posted.update(name="still mine", status="sent")
+    saved = client.post(f"/f/crm.offer/{record_id}/edit", data=posted)
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:2000]
+    stored = _stored(runtime, record_id)
+    assert stored["name"] == "still mine" and stored["status"] == "pricing"
+
+
+def test_a_new_record_form_presets_the_person_and_their_department(offers, runtime):
+    client = offers["signed_in"]("rep")
+    html = client.get("/f/crm.offer/new").get_data(as_text=True)
+    posted = dict(form_fields(html, "record-form"))
+    assert posted["owner"] == str(offers["rep"]) and posted["team"] == str(offers["sales"])
+    created = client.post("/f/crm.offer/new", data={**posted, "name": "untouched"})
+    assert created.status_code == 302, created.get_data(as_text=True)[:2000]
+    stored = _stored(runtime, int(created.headers["Location"].rsplit("/", 1)[1]))
+    assert stored["owner"] == offers["rep"] and stored["team"] == offers["sales"]
 
 
 def test_a_stale_edit_is_refused_and_keeps_what_was_typed(site):
