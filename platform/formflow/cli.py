@@ -159,6 +159,7 @@ def install_app(name: str | None, path: Path | None, title: str | None, flows: P
                     if flow_folder
                     else automation_files.AutomationsReport()
                 )
+                runtime.plugins.hook.formflow_app_installed(work=work, app=app_name)
         except FormflowError as error:
             _fail(error)
         click.echo(

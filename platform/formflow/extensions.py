@@ -12,7 +12,9 @@ Hooks:
 * ``formflow_blueprints`` — Flask blueprints mounted by ``create_app``;
 * ``formflow_cli_commands`` — click commands added to the ``formflow`` CLI;
 * ``formflow_automation_actions`` — Python functions automations may call by name;
-* ``formflow_data_sources`` — named data sources for dashboards beyond forms.
+* ``formflow_data_sources`` — named data sources for dashboards beyond forms;
+* ``formflow_openapi`` — the OpenAPI paths and schemas of the API routes a plugin's
+  blueprints add, merged into ``/api/v1/openapi.json``.
 """
 
 from __future__ import annotations
@@ -78,6 +80,18 @@ class Hooks:
     def formflow_data_sources(self) -> dict[str, Any]:
         """Dashboard data sources, by name."""
 
+    @hookspec
+    def formflow_app_installed(self, work: Any, app: str) -> None:
+        """App ``app`` was just installed or upgraded (its forms, flows and automations), in
+        the unit of work ``work``: create the records it needs to work (shipped defaults
+        admins then edit), leaving any that exist alone."""
+
+    @hookspec
+    def formflow_openapi(self) -> dict[str, Any]:
+        """The plugin's part of the OpenAPI document: ``{"paths": {...}, "schemas": {...}}``,
+        paths relative to ``/api/v1`` (``/sales/targets``), schemas named so they cannot
+        clash with the engine's (prefix them with the plugin's area, ``SalesTarget``)."""
+
 
 class PluginManager(pluggy.PluginManager):
     """pluggy's manager with helpers that flatten each hook's results."""
@@ -102,6 +116,9 @@ class PluginManager(pluggy.PluginManager):
 
     def cli_commands(self) -> list[click.Command]:
         return [cmd for cmds in self.hook.formflow_cli_commands() for cmd in cmds]
+
+    def openapi_parts(self) -> list[dict[str, Any]]:
+        return list(self.hook.formflow_openapi())
 
     def plugin_names(self) -> list[str]:
         return sorted(name for name, _ in self.list_name_plugin() if name)

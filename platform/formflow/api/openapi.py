@@ -6,12 +6,15 @@ every documented path is a route, and that responses match their documented sche
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response
 
 from . import openapi_automations, openapi_flows
-from .blueprint import api, respond
+from .blueprint import api, respond, runtime
+
+if TYPE_CHECKING:
+    from ..extensions import PluginManager
 
 ERRORS = {"$ref": "#/components/responses/Errors"}
 
@@ -412,7 +415,13 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
-def build_document() -> dict[str, Any]:
+def build_document(plugins: PluginManager | None = None) -> dict[str, Any]:
+    """The document of the engine's routes and of those ``plugins`` add through
+    ``formflow_openapi`` (by default the installed plugins, as a runtime loads them)."""
+    if plugins is None:
+        from ..extensions import load_plugin_manager
+
+        plugins = load_plugin_manager()
     record_ops = {
         "get": {
             "operationId": "getRecord",
@@ -796,6 +805,10 @@ def build_document() -> dict[str, Any]:
     }
     paths.update(openapi_flows.paths())
     paths.update(openapi_automations.paths())
+    schemas = {**SCHEMAS, **openapi_flows.SCHEMAS, **openapi_automations.SCHEMAS}
+    for part in plugins.openapi_parts():
+        _merge(paths, part.get("paths", {}), "path")
+        _merge(schemas, part.get("schemas", {}), "schema")
     return {
         "openapi": "3.1.0",
         "info": {
@@ -815,15 +828,25 @@ def build_document() -> dict[str, Any]:
                     "description": "A token from `formflow create-user`",
                 }
             },
-            "schemas": {**SCHEMAS, **openapi_flows.SCHEMAS, **openapi_automations.SCHEMAS},
+            "schemas": schemas,
             "responses": {"Errors": _json(_ref("Errors"), "The problems, each naming its field")},
         },
     }
 
 
+def _merge(into: dict[str, Any], part: dict[str, Any], what: str) -> None:
+    """Add a plugin's paths or schemas; one that would replace an existing one is a bug."""
+    clashes = sorted(set(into) & set(part))
+    if clashes:
+        raise ValueError(
+            f"a plugin's OpenAPI {what} clashes with one already documented: {clashes}"
+        )
+    into.update(part)
+
+
 @api.get("/openapi.json")
 def openapi_document() -> Response:
-    return respond(build_document())
+    return respond(build_document(runtime().plugins))
 
 
 @api.get("/me")
