@@ -226,7 +226,7 @@ def ensure_defaults(work: Work) -> None:
     have = {m.key for m in _stored(work, loaded)}
     for default in DEFAULT_MEASURES:
         if default["key"] not in have:
-            records.create(work, loaded, dict(default))
+            records.create_as_step(work, loaded, dict(default))
 
 
 def _stored(work: Work, loaded: LoadedForm) -> list[Measure]:

@@ -82,10 +82,23 @@ def formflow_cli_commands() -> list[Any]:
 
 @hookimpl
 def formflow_blueprints() -> list[Any]:
+    from . import web_performance  # noqa: F401 - its pages join the sales blueprint
     from .api import blueprint as api
     from .web import blueprint as pages
 
     return [pages, api]
+
+
+@hookimpl
+def formflow_app_installed(work: Any, app: str) -> None:
+    """The shipped measures, KPI plans and incentive plans, as records admins edit."""
+    if app != APP_NAME:
+        return
+    from .incentives.plans import ensure_defaults as incentive_plans
+    from .kpi.plans import ensure_defaults as kpi_plans
+
+    kpi_plans(work)  # and the measures they count
+    incentive_plans(work)
 
 
 @hookimpl

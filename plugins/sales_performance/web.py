@@ -124,6 +124,7 @@ WORDS: dict[str, dict[str, str]] = {
         "zh-CN": "无法显示：表单中已没有字段“%(field)s”。"
     },
     "The sales app is not installed.": {"zh-CN": "销售应用尚未安装。"},
+    "My performance": {"zh-CN": "我的业绩"},
 }
 
 

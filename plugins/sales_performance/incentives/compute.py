@@ -250,7 +250,8 @@ def _spif(ctx: Context, rule: Rule, person: int) -> rules.Line:
 def _honours(ctx: Context, rule: Rule, person: int, holders: list[int]) -> rules.Line | None:
     assert rule.top_n is not None
     everybody = ctx.scores()
-    scores = {m: everybody[m] for m in holders if m in everybody}
+    # ranked: those of the plan's role with a scorecard scoring above 0
+    scores = {m: everybody[m] for m in holders if everybody.get(m, 0) > 0}
     winners = rules.honours(scores, rule.top_n, rule.title or rule.name, rule.amount or Decimal(0))
     honour = winners.get(person)
     if honour is None:

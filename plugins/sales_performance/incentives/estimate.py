@@ -20,7 +20,6 @@ from formflow.runtime import Work
 from .. import measures, org
 from ..periods import Period
 from .compute import Statement, compute
-from .plans import ensure_defaults
 
 APP = "sales_performance"
 CLOSED = ("won", "lost")
@@ -46,7 +45,6 @@ def estimate(
         period = Period.parse(period_key)
     except ValueError as error:
         raise BadRequest([FieldError("period", str(error))]) from None
-    ensure_defaults(work)
     loaded = get_form(work, f"{APP}.opportunity")
     added = Decimal(0)
     chosen = []
@@ -74,20 +72,22 @@ def estimate(
         for key, measure in measures.all_measures(work).items()
         if measure.form.split(".")[-1] == "contract" and measure.aggregate == "sum"
     }
-    now = next(iter(compute(work, period, members={member})), None)
-    then = next(iter(compute(work, period, members={member}, extra=extra)), None)
-    if now is None or then is None:
+    now = compute(work, period, members={member})
+    then = compute(work, period, members={member}, extra=extra)
+    if not now:
         raise BadRequest(
             [FieldError("member", f"no incentive plan of {period.key} pays user #{member}")]
         )
+    current = sum((s.total for s in now), Decimal("0.00"))
+    estimated = sum((s.total for s in then), Decimal("0.00"))
     return {
         "member": member,
         "period": period.key,
         "opportunities": chosen,
         "added": str(added),
-        "current": str(now.total),
-        "estimated": str(then.total),
-        "difference": str(then.total - now.total),
-        "current_lines": _lines(now),
-        "estimated_lines": _lines(then),
+        "current": str(current),
+        "estimated": str(estimated),
+        "difference": str(estimated - current),
+        "current_lines": [line for s in now for line in _lines(s)],
+        "estimated_lines": [line for s in then for line in _lines(s)],
     }

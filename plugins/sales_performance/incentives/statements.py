@@ -2,7 +2,8 @@
 silently.
 
 ``run_period`` computes everybody's statement (``compute``) and stores it as a
-``bonus_statement`` record:
+``bonus_statement`` record, one per person and plan (someone holding two paid roles gets a
+statement from each plan):
 
 - no statement yet, or a draft / rejected one: the draft is (re)written — rerunning a
   period before approval replaces the draft;
@@ -122,10 +123,11 @@ def run_period(work: Work, period_key: Any) -> dict[str, Any]:
     period = _period(period_key)
     ensure_defaults(work)
     loaded = statement_form(work)
-    existing: dict[int, list[dict]] = {}
+    existing: dict[tuple[int, int], list[dict]] = {}
     for values in _stored(work, period=period.key):
         if values.get("status") != "superseded":
-            existing.setdefault(int(values["member"]), []).append(values)
+            key = (int(values["member"]), int(values.get("plan") or 0))
+            existing.setdefault(key, []).append(values)
     report: dict[str, Any] = {
         "period": period.key,
         "drafts": [],
@@ -133,8 +135,15 @@ def run_period(work: Work, period_key: Any) -> dict[str, Any]:
         "unchanged": [],
         "in_approval": [],
     }
-    for statement in compute(work, period, paid_before=_paid_before(work, period)):
-        mine = existing.get(statement.member, [])
+    computed = compute(work, period, paid_before=_paid_before(work, period))
+    produced = {(statement.member, statement.plan.id) for statement in computed}
+    for key, stale in existing.items():  # a plan no longer paying them: its drafts go
+        if key not in produced:
+            for draft in stale:
+                if draft.get("status") in OPEN:
+                    _supersede(work, loaded, draft["id"])
+    for statement in computed:
+        mine = existing.get((statement.member, statement.plan.id), [])
         names = statement.names()
         lines = [_row(line, names) for line in statement.lines]
         if any(s.get("status") == "in_approval" for s in mine):

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from formflow.definitions.service import LoadedForm, get_form
-from formflow.errors import BadRequest, FieldError
+from formflow.errors import BadRequest, FieldError, NotFound
 from formflow.records import service as records
 from formflow.records.models import Record
 from formflow.records.prepare import from_document
@@ -49,7 +49,7 @@ DEFAULT_PLANS: list[dict[str, Any]] = [
              "source": "measure", "measure": "collected", "target_kind": "target",
              "rule": "linear", "floor": "0.3", "cap": "1.2"},
             {"key": "visits", "name": "客户拜访", "dimension": "process", "weight": 15,
-             "source": "measure", "measure": "visits", "target_kind": "fixed", "target": 20,
+             "source": "measure", "measure": "visits", "target_kind": "fixed", "target": 30,
              "rule": "linear", "floor": "0", "cap": "1.2"},
             {"key": "timeliness", "name": "跟进及时率", "dimension": "process", "weight": 10,
              "source": "ratio", "measure": "on_time_follow_ups", "denominator": "follow_ups",
@@ -112,7 +112,7 @@ class Plan:
         for item in self.metrics:
             if item.metric.key == key:
                 return item
-        raise LookupError(f"plan '{self.name}' has no metric '{key}'")
+        raise NotFound([FieldError("metric", f"plan '{self.name}' has no metric '{key}'")])
 
 
 def plan_form(work: Work) -> LoadedForm:

@@ -306,7 +306,6 @@ def scorecards(
     were frozen, unless ``live``). ``everyone`` is for computations that rank or gate on
     everybody's score (incentives), never for showing."""
     period = _period(period_key)
-    ensure_defaults(work)
     published = {} if live else published_results(work, period)
     numbers = _Numbers(work, period)
     found = []
@@ -449,6 +448,7 @@ def publish(work: Work, period_key: str) -> dict[str, Any]:
     """Freeze the period's live scorecards into published ``kpi_result`` records (those
     already published stay as they are)."""
     period = _period(period_key)
+    ensure_defaults(work)
     loaded = result_form(work)
     existing = _results_by_owner(work, period)
     made, kept = [], 0

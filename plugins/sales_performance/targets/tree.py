@@ -386,8 +386,14 @@ def decompose(
     weights_used = _weights_from(work, target, children, method, weights)
     parts = largest_remainder(target.amount, weights_used, quantum_of(work, target))
     loaded = target_form(work)
-    for old in existing:
-        records.delete(work, loaded, old.id)
+    # The split is the manager's to replace (checked above), whatever their grants on the
+    # records: the old children go to the recycle bin as the system's step.
+    actor, work.actor = work.actor, None
+    try:
+        for old in existing:
+            records.delete(work, loaded, old.id)
+    finally:
+        work.actor = actor
     base = {
         "measure": target.measure_id,
         "product_line": target.product_line,
@@ -453,6 +459,7 @@ def override(
     target = load(work, target_id)
     new = _amount(amount)
     if target.parent is None:
+        _check_manages(work, target)
         return {"adjustment": request_adjustment(work, target, new, reason)}
     parent = load(work, target.parent)
     _check_manages(work, parent)

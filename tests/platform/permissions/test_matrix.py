@@ -19,7 +19,14 @@ from formflow.records import service as records
 from tests.conftest import grant
 from tests.platform.files.test_uploads import png
 from tests.platform.permissions.org import DEAL, REP_GRANTS, build
+from tests.plugins.sales_performance.test_api import (
+    matrix_month,
+    matrix_target,
+    sales_api,
+    unsplit_matrix_target,
+)
 from tests.plugins.sales_performance.test_pages import matrix_customer
+from tests.plugins.sales_performance.test_performance_pages import matrix_performance
 
 PERSONAS = ("admin", "rep_a", "rep_b", "manager", "outsider", "anonymous")
 SIGNED_IN = frozenset(PERSONAS) - {"anonymous"}
@@ -623,7 +630,119 @@ RULES: dict[str, list[Case]] = {
             body=lambda w: {"customer": str(matrix_customer(w)), "type": "call", "content": "hi"},
         )
     ],
+    # the sales plugin's API (plugins/sales_performance/api.py): rep_a's 2026-Q1 target,
+    # which rep_a and the manager heading rep_a's department see; lists show each their own
+    "sales_api.list_targets": [
+        Case("GET", lambda w: sales_api(w, "/targets?period=2026-Q1"), SIGNED_IN)
+    ],
+    "sales_api.get_target": [
+        Case("GET", lambda w: sales_api(w, f"/targets/{matrix_target(w)}"), REVIEWERS)
+    ],
+    "sales_api.decompose_target": [
+        Case(
+            "POST",
+            lambda w: sales_api(w, f"/targets/{unsplit_matrix_target(w)}/decompose"),
+            frozenset({"admin", "manager"}),
+            body=lambda w: {"into": "month"},
+        )
+    ],
+    "sales_api.override_target": [
+        Case(
+            "POST",
+            lambda w: sales_api(w, f"/targets/{matrix_month(w)}/override"),
+            frozenset({"admin", "manager"}),
+            body=lambda w: {"amount": "1000"},
+        )
+    ],
+    "sales_api.target_progress": [
+        Case("GET", lambda w: sales_api(w, "/targets/progress?period=2026-Q1"), SIGNED_IN)
+    ],
+    "sales_api.list_scorecards": [
+        Case("GET", lambda w: sales_api(w, "/kpi/scorecards?period=2026-03"), SIGNED_IN)
+    ],
+    "sales_api.scorecard_records": [
+        Case(
+            "GET",
+            lambda w: sales_api(w, f"/kpi/scorecards/{w.org.rep_a.id}/2026-03/visits/records"),
+            REVIEWERS,
+        )
+    ],
+    # the performance pages (plugins/sales_performance/web_performance.py): rep_a's targets,
+    # March scorecard and bonus statement, seen by rep_a and the manager heading rep_a
+    "sales.performance": [Case("GET", lambda w: _perf(w, "/sales/performance"), SIGNED_IN)],
+    "sales.targets": [Case("GET", lambda w: _perf(w, "/sales/targets?period=2026-Q1"), SIGNED_IN)],
+    "sales.target": [
+        Case("GET", lambda w: f"/sales/targets/{matrix_target(w)}", REVIEWERS),
+        Case(
+            "POST",
+            lambda w: f"/sales/targets/{unsplit_matrix_target(w)}",
+            frozenset({"admin", "manager"}),
+            form=True,
+            body=lambda w: {"action": "decompose", "by": "period", "into": "month"},
+        ),
+    ],
+    "sales.kpi": [Case("GET", lambda w: _perf(w, "/sales/kpi?period=2026-03"), SIGNED_IN)],
+    "sales.scorecard": [
+        Case("GET", lambda w: _perf(w, f"/sales/kpi/2026-03/{w.org.rep_a.id}"), REVIEWERS),
+        Case(
+            "POST",
+            lambda w: _perf(w, f"/sales/kpi/2026-03/{w.org.rep_a.id}"),
+            frozenset({"admin", "rep_a"}),
+            form=True,
+            body=lambda w: {
+                "result": str(matrix_performance(w)["result"]),
+                "metric": "visits",
+                "comment": "one visit is missing",
+            },
+        ),
+    ],
+    "sales.scorecard_records": [
+        Case("GET", lambda w: _perf(w, f"/sales/kpi/2026-03/{w.org.rep_a.id}/visits"), REVIEWERS)
+    ],
+    "sales.bonus": [Case("GET", lambda w: _perf(w, "/sales/bonus?period=2026-03"), SIGNED_IN)],
+    "sales.bonus_run": [
+        Case(
+            "POST",
+            lambda w: _perf(w, "/sales/bonus/run"),
+            ADMIN,
+            form=True,
+            body=lambda w: {"period": "2026-03"},
+        )
+    ],
+    "sales.bonus_export": [
+        Case("GET", lambda w: _perf(w, "/sales/bonus/export?period=2026-03&format=csv"), ADMIN)
+    ],
+    "sales.bonus_statement": [
+        Case(
+            "GET",
+            lambda w: f"/sales/bonus/{matrix_performance(w)['statement']}",
+            REVIEWERS,
+        ),
+        Case(
+            "POST",
+            lambda w: f"/sales/bonus/{matrix_performance(w)['statement']}",
+            ADMIN,
+            form=True,
+        ),
+    ],
+    "sales.estimate": [
+        Case("GET", lambda w: _perf(w, "/sales/estimate"), SIGNED_IN),
+        Case("POST", lambda w: _perf(w, "/sales/estimate"), SIGNED_IN, form=True),
+    ],
+    "sales_api.publish_scorecards": [
+        Case(
+            "POST",
+            lambda w: sales_api(w, "/kpi/publish"),
+            ADMIN,
+            body=lambda w: {"period": "2026-03"},
+        )
+    ],
 }
+
+
+def _perf(world: Any, url: str) -> str:
+    matrix_performance(world)
+    return url
 
 
 def _deal_file() -> bytes:

@@ -117,20 +117,25 @@ def test_the_shipped_plan_scores_a_rep_from_the_records(sales):
     assert Decimal(lines["contract_amount"]["score"]) == 60  # 60 % of 100,000
     assert Decimal(lines["collected"]["score"]) == 100
     assert Decimal(lines["visits"]["actual"]) == 10
-    assert Decimal(lines["visits"]["score"]) == 50  # 10 of 20, linear
+    assert Decimal(lines["visits"]["score"]) == Decimal(100) / 3  # 10 of 30, linear
     assert Decimal(lines["timeliness"]["actual"]) == Decimal("0.9")  # 9 of 10 on time
     assert Decimal(lines["timeliness"]["score"]) == 100  # 0.9 / 0.9 reaches the 100 % band
     assert Decimal(lines["satisfaction"]["actual"]) == 4
     assert Decimal(lines["collaboration"]["score"]) == 80
-    # 40×60 + 20×100 + 15×50 + 10×100 + 10×(4/4.5×100) + 5×80, over 100
+    # 40×60 + 20×100 + 15×(10/30×100) + 10×100 + 10×(4/4.5×100) + 5×80, over 100
     expected = (
-        Decimal(2400) + 2000 + 750 + 1000 + Decimal(10) * Decimal(4) / Decimal("4.5") * 100 + 400
+        Decimal(2400)
+        + 2000
+        + Decimal(15) * Decimal(10) / 30 * 100
+        + 1000
+        + Decimal(10) * Decimal(4) / Decimal("4.5") * 100
+        + 400
     ) / 100
     assert Decimal(card["score"]) == expected.quantize(Decimal("0.01"))
-    assert card["score"] == "74.39"
+    assert card["score"] == "71.89"
     assert card["grade"] == "B"
     assert "target from rita contract_amount" in lines["contract_amount"]["explanation"]
-    assert card["explanation"][-1].startswith("grade: 74.39 ≥ 70")
+    assert card["explanation"][-1].startswith("grade: 71.89 ≥ 70")
 
 
 def test_a_rep_sees_their_own_scorecard_and_the_records_behind_it(sales):
@@ -208,7 +213,7 @@ def test_published_scorecards_are_frozen_and_an_accepted_appeal_is_recorded(sale
     )  # fmt: skip
     card = card_of(sales, "rita")
     assert card["status"] == "published"
-    assert card["score"] == "74.39"
+    assert card["score"] == "71.89"
     result = card["result"]
     appeal = sales.create(
         "kpi_appeal", result=result, metric="visits", comment="two visits were logged late",
@@ -219,10 +224,10 @@ def test_published_scorecards_are_frozen_and_an_accepted_appeal_is_recorded(sale
     sales.act("max", appeal, data={"decided_score": 70})
     card = card_of(sales, "rita")
     lines = {line["metric"]: line for line in card["lines"]}
-    assert Decimal(lines["visits"]["score"]) == 50
-    assert Decimal(lines["visits"]["adjustment"]) == 20
+    assert Decimal(lines["visits"]["score"]) == Decimal("33.3333")
+    assert Decimal(lines["visits"]["adjustment"]) == Decimal("36.6667")
     assert f"appeal #{appeal} accepted" in lines["visits"]["explanation"]
-    assert card["score"] == "77.39"  # + 15 × 20 / 100
+    assert card["score"] == "77.39"  # visits now 70: 15 × 70 / 100 instead of 15 × 33.33 / 100
     assert sales.values("kpi_appeal", appeal)["status"] == "accepted"
 
 
