@@ -1,16 +1,24 @@
 """Demo data: ``formflow seed-demo`` fills an empty installation with a believable company.
 
 A sales organisation (two regions, four teams, thirty reps, their managers and directors, a
-sales VP and finance) and eighteen months of its history: customers, contacts, follow-ups,
+sales VP, finance and HR) and eighteen months of its history: customers, contacts, follow-ups,
 opportunities with their stage history, quotations priced from the product catalogue,
-contracts and payments — with a few quotations waiting in the managers' approval inboxes.
+contracts (a few cancelled or refunded, some shared between two reps) and payments — with a
+few quotations waiting in the managers' approval inboxes. Then its performance half: the
+shipped measures, KPI and incentive plans, this year's company targets split into quarters
+and months and the last two months' split down to every rep, the managers' scores of last
+month, last month's published scorecards and bonus statements, a few of them in approval.
 
 Everything comes from ``random.Random(seed)`` and the runtime's clock, so a seed gives the
 same company on every database. The records go through the engine's record service
 (validated, formulas computed, serial numbers drawn, revisions written) in a few large units
 of work with the shipped automations quiet; the values those automations would have kept
-(a customer's last and next follow-up, deal amount, grade and status) are written by the
-loader, from the same rules (:mod:`sales_performance.functions`).
+(a customer's last and next follow-up, deal amount, grade and status, a follow-up's on-time
+flag) are written by the loader, from the same rules (:mod:`sales_performance.functions`).
+
+The values the first half of the plugin never had (satisfaction ratings, contract outcomes,
+credit splits, the HR person, managers' scores) come from a second generator, so a seed
+still gives the same customers, deals and people it always gave.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -44,7 +52,14 @@ from formflow.records import service as records
 from formflow.records.models import Record, Revision
 from formflow.records.prepare import from_document
 
+from . import measures
 from .functions import APP, grade_of, grading_rules, signed_amounts
+from .incentives import plans as incentive_plans
+from .incentives import statements
+from .kpi import plans as kpi_plans
+from .kpi import scorecards
+from .periods import Period
+from .targets import tree as targets
 
 DEFAULT_SEED = 2026
 #: Every demo person signs in with it (printed once, at the end of the run).
@@ -80,6 +95,7 @@ OLDEST_CUSTOMER_DAYS = 730
 
 COMPANY = "星海科技"
 FINANCE_DEPARTMENT = "财务部"
+HR_DEPARTMENT = "人力资源部"
 REGIONS = (("east", "华东大区"), ("south", "华南大区"))
 #: (team, region, reps)
 TEAMS = (
@@ -299,6 +315,35 @@ INSTALMENTS = {
     "service": (("首期款", "0.5", 30), ("尾款", None, 120)),
 }
 CENT = Decimal("0.01")
+#: Contracts that were called off after signing (cancelled before any money moved, or
+#: refunded after some did) and contracts whose credit two reps of a team share.
+UNDONE_SHARE = 0.03
+SPLIT_SHARE = 0.10
+CREDIT_SPLITS = ((60, 40), (70, 30), (50, 50))
+#: Follow-ups the customer rated, by type.
+RATED = {"visit": 0.85, "demo": 0.9}
+
+# -- the performance half -----------------------------------------------------------------
+
+#: The measures the company sets targets for, and how their targets are named.
+TARGETED = (("contract_amount", "签约目标"), ("collected", "回款目标"))
+#: This year's company target: last year's actual × 1.10, rounded to the 10,000.
+GROWTH = Decimal("1.20")
+TARGET_ROUNDING = Decimal(10000)
+#: Bonus statements each team's manager finds in their inbox: the team's largest.
+SUBMITTED_PER_TEAM = 2
+COLLABORATION = (
+    (90, "主动分享客户资源，帮助同事拿下了两个项目"),
+    (80, "积极配合团队，例会分享有干货"),
+    (70, "协作正常，跨组支持可以更主动"),
+    (0, "本月协作较少，需要多参与团队项目"),
+)
+COACHING = (
+    (90, "团队辅导到位，新人成长很快"),
+    (80, "每周一对一辅导，管道复盘及时"),
+    (70, "辅导有计划，执行还需加强"),
+    (0, "团队管理需要加强，请制定辅导计划"),
+)
 
 
 # -- the plan: what to create, before anything is written ---------------------------------
@@ -328,7 +373,7 @@ class Planned:
 class Person:
     username: str
     name: str
-    kind: str  # rep, manager, director, vp, finance
+    kind: str  # rep, manager, director, vp, finance, hr
     team: int | None = None
     region: str | None = None
     #: How much business a rep brings in, relative to the others.
@@ -386,6 +431,8 @@ class Plan:
     #: Where the planned history ends (the start of today), and the clock's now.
     base: dt.datetime
     now: dt.datetime
+    #: The managers' scores of last month (``kpi_manual_score`` records).
+    scores: list[Planned] = field(default_factory=list)
 
 
 @dataclass
@@ -403,10 +450,20 @@ class Demo:
 class Planner:
     """Draws the company's history from one random generator, in a fixed order, up to
     ``now`` — the start of the day the demo is made, so a seed gives the same history all
-    day long."""
+    day long. What the performance half added (ratings, contract outcomes, credit splits,
+    the HR person, managers' scores) is drawn from ``extra``, so it leaves the history the
+    first generator draws as it was."""
 
-    def __init__(self, rng: random.Random, now: dt.datetime, zone: ZoneInfo) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        now: dt.datetime,
+        zone: ZoneInfo,
+        extra: random.Random | None = None,
+    ) -> None:
         self.rng = rng
+        # without one, seeded from the first generator's state (which drawing leaves as is)
+        self.extra = extra if extra is not None else random.Random(str(rng.getstate()))
         self.now = now
         self.zone = zone
         self.today = now.astimezone(zone).date()
@@ -414,10 +471,12 @@ class Planner:
 
     # -- time ------------------------------------------------------------------------------
 
-    def moment(self, start: dt.datetime, end: dt.datetime) -> dt.datetime:
+    def moment(
+        self, start: dt.datetime, end: dt.datetime, rng: random.Random | None = None
+    ) -> dt.datetime:
         """A working-hours moment between ``start`` and ``end`` (any moment there when the
-        window is too narrow for one)."""
-        rng = self.rng
+        window is too narrow for one), drawn from ``rng`` (the history's by default)."""
+        rng = rng or self.rng
         if end <= start:
             return start.replace(microsecond=0)
         raw = start + (end - start) * rng.random()
@@ -435,10 +494,10 @@ class Planner:
     def days_ago(self, days: float) -> dt.datetime:
         return self.now - dt.timedelta(days=days)
 
-    def on(self, day: dt.date) -> dt.datetime:
+    def on(self, day: dt.date, rng: random.Random | None = None) -> dt.datetime:
         """A working-hours moment of a local day (not later than now)."""
         start = dt.datetime.combine(day, dt.time(9), tzinfo=self.zone).astimezone(dt.UTC)
-        return self.moment(start, min(start + dt.timedelta(hours=9), self.now))
+        return self.moment(start, min(start + dt.timedelta(hours=9), self.now), rng)
 
     def local_date(self, moment: dt.datetime) -> dt.date:
         return moment.astimezone(self.zone).date()
@@ -450,14 +509,20 @@ class Planner:
     # -- people ----------------------------------------------------------------------------
 
     def people(self) -> list[Person]:
-        """The VP, finance, two directors, four managers and thirty reps, in that order."""
+        """The VP, finance, two directors, four managers, thirty reps and HR, in that
+        order (HR drawn from the second generator)."""
         taken: set[str] = set()
         names: set[str] = set()
 
-        def person(kind: str, team: int | None = None, region: str | None = None) -> Person:
+        def person(
+            kind: str,
+            team: int | None = None,
+            region: str | None = None,
+            rng: random.Random = self.rng,
+        ) -> Person:
             while True:
-                surname, surname_py = self.rng.choice(SURNAMES)
-                given = self.rng.sample(GIVEN, self.rng.choice((1, 2, 2)))
+                surname, surname_py = rng.choice(SURNAMES)
+                given = rng.sample(GIVEN, rng.choice((1, 2, 2)))
                 name = surname + "".join(g for g, _ in given)
                 if name not in names:
                     break
@@ -477,6 +542,7 @@ class Planner:
                 rep = person("rep", i, region)
                 rep.strength = round(self.rng.uniform(0.5, 1.6), 3)
                 found.append(rep)
+        found.append(person("hr", rng=self.extra))
         return found
 
     # -- customers and contacts ------------------------------------------------------------
@@ -589,7 +655,7 @@ class Planner:
             for c in active
         ]
         shares = _apportion(count, weights)
-        planned: list[tuple[dt.datetime, Customer, dt.datetime | None, bool]] = []
+        planned: list[tuple[dt.datetime, Customer, dt.datetime | None, bool, bool]] = []
         for customer, share in zip(active, shares, strict=True):
             if share == 0:
                 continue
@@ -598,6 +664,7 @@ class Planner:
             if customer.engaged:
                 times[-1] = self.moment(max(start, self.days_ago(12)), end)
                 times.sort()
+            previous_plan: dt.datetime | None = None  # what the customer's record says
             for i, visited in enumerate(times):
                 last = i == len(times) - 1
                 if last:
@@ -609,9 +676,16 @@ class Planner:
                     )
                 else:
                     planned_next = None
-                planned.append((visited, customer, planned_next, last))
-        for visited, customer, planned_next, last in planned:
-            self._follow_up(customer, visited, planned_next, last)
+                on_time = self.on_time(visited, previous_plan)
+                planned.append((visited, customer, planned_next, last, on_time))
+                previous_plan = planned_next
+        for visited, customer, planned_next, last, on_time in planned:
+            self._follow_up(customer, visited, planned_next, last, on_time)
+
+    def on_time(self, visited: dt.datetime, planned: dt.datetime | None) -> bool:
+        """As the follow_up_saved automation flags it (:func:`functions._on_time`): on or
+        before the day the customer's next follow-up was planned for, or none was."""
+        return planned is None or self.local_date(visited) <= self.local_date(planned)
 
     def _start(self, customer: Customer) -> dt.datetime:
         return max(customer.created, self.days_ago(HISTORY_DAYS))
@@ -635,7 +709,12 @@ class Planner:
         return None
 
     def _follow_up(
-        self, customer: Customer, visited: dt.datetime, planned_next: dt.datetime | None, last: bool
+        self,
+        customer: Customer,
+        visited: dt.datetime,
+        planned_next: dt.datetime | None,
+        last: bool,
+        on_time: bool,
     ) -> None:
         rng = self.rng
         kind = _weighted(rng, FOLLOW_UP_TYPES)
@@ -658,7 +737,10 @@ class Planner:
             "content": content,
             "owner": customer.owner.id,
             "next_follow_up_at": planned_next,
+            "on_time": on_time,
         }
+        if kind in RATED and self.extra.random() < RATED[kind]:
+            values["satisfaction"] = self.satisfaction(customer.owner)
         if which is not None:
             values["contact"] = Ref("contact", customer.contacts[which])
         if kind == "visit":
@@ -670,6 +752,12 @@ class Planner:
             }
         logged = min(visited + dt.timedelta(minutes=rng.randint(5, 90)), self.now)
         self.add("follow_up", Planned(values, logged, customer.owner.id))
+
+    def satisfaction(self, rep: Person) -> int:
+        """A customer's rating of a visit or demo: mostly 3 to 5, better for stronger reps."""
+        skill = (rep.strength - 0.5) / 1.1  # 0 … 1
+        weights = (1, 3, 22 - 12 * skill, 45, 18 + 30 * skill)
+        return self.extra.choices((1, 2, 3, 4, 5), weights=weights)[0]
 
     # -- opportunities, quotations, contracts, payments ------------------------------------
 
@@ -893,6 +981,7 @@ class Planner:
             "signed_on": signed_on,
             "product_line": product_line,
             "owner": customer.owner.id,
+            "status": "signed",
         }
         if quotation is not None:
             values["quotation"] = Ref("quotation", quotation)
@@ -933,6 +1022,89 @@ class Planner:
                 updated = max(signed, self.on(received_on))
             # the overdue formula reads TODAY(): written today, dated back afterwards
             self.add("payment", Planned(values, self.now, customer.owner.id, signed, updated))
+
+    def contract_outcomes(self, reps: list[Person]) -> None:
+        """Call off about :data:`UNDONE_SHARE` of the contracts — cancelled within days of
+        signing, their payment plan void, or refunded after the money already received
+        (the instalments not yet paid are dropped) — and share the credit of about
+        :data:`SPLIT_SHARE` of them between the signer and a teammate. At least one of
+        each, at any scale."""
+        rng = self.extra
+        contracts = self.forms["contract"]
+        if not contracts:
+            return
+        payments: dict[int, list[Planned]] = {}
+        for row in self.forms["payment"]:
+            payments.setdefault(row.values["contract"].index, []).append(row)
+        dropped: set[int] = set()
+        undone = max(1, round(len(contracts) * UNDONE_SHARE))
+        for i in sorted(rng.sample(range(len(contracts)), undone)):
+            row = contracts[i]
+            received = [p for p in payments.get(i, []) if "received_on" in p.values]
+            if received and rng.random() < 0.35:
+                last = max(p.values["received_on"] for p in received)
+                refunded = self.on(last + dt.timedelta(days=rng.randint(3, 30)), rng)
+                row.values["status"] = "refunded"
+                row.updated_at = max(row.at, min(refunded, self.now - dt.timedelta(hours=1)))
+                dropped |= {id(p) for p in payments.get(i, []) if "received_on" not in p.values}
+            else:
+                row.values["status"] = "cancelled"
+                a_day, a_week = (row.at + dt.timedelta(days=n) for n in (1, 7))
+                row.updated_at = self.moment(min(a_day, self.now), min(a_week, self.now), rng)
+                dropped |= {id(p) for p in payments.get(i, [])}
+        self.forms["payment"] = [p for p in self.forms["payment"] if id(p) not in dropped]
+        teams: dict[int | None, list[Person]] = {}
+        for rep in reps:
+            teams.setdefault(rep.team, []).append(rep)
+        by_id = {rep.id: rep for rep in reps}
+        shared = max(1, round(len(contracts) * SPLIT_SHARE))
+        for i in sorted(rng.sample(range(len(contracts)), shared)):
+            values = contracts[i].values
+            signer = by_id[values["owner"]]
+            mate = rng.choice([r for r in teams[signer.team] if r is not signer])
+            mine, theirs = rng.choice(CREDIT_SPLITS)
+            values["team"] = [
+                {"member": signer.id, "share": mine},
+                {"member": mate.id, "share": theirs},
+            ]
+
+    def manual_scores(self, staff: list[Person], period: Period) -> list[Planned]:
+        """The managers' scores of ``period``, given in its last working days: collaboration
+        for each rep (by their manager), coaching for each manager (by their director) and
+        director (by the VP) — better, on the whole, for the stronger teams."""
+        rng = self.extra
+        end = dt.datetime.combine(period.end, dt.time(0), tzinfo=self.zone).astimezone(dt.UTC)
+        start = end - dt.timedelta(days=3)
+        managers = {p.team: p for p in staff if p.kind == "manager"}
+        directors = {p.region: p for p in staff if p.kind == "director"}
+        vp = next(p for p in staff if p.kind == "vp")
+        reps = [p for p in staff if p.kind == "rep"]
+        team_skill = _mean_strength(reps, lambda r: r.team)
+        region_skill = _mean_strength(reps, lambda r: r.region)
+        found = []
+        for person in staff:
+            if person.kind == "rep":
+                metric, scorer, skill = "collaboration", managers[person.team], person.strength
+                comments = COLLABORATION
+            elif person.kind == "manager":
+                metric, scorer = "coaching", directors[person.region]
+                skill, comments = team_skill[person.team], COACHING
+            elif person.kind == "director":
+                metric, scorer = "coaching", vp
+                skill, comments = region_skill[person.region], COACHING
+            else:
+                continue
+            score = min(100, max(50, round(rng.gauss(62 + 20 * skill, 7))))
+            comment = next(text for floor, text in comments if score >= floor)
+            values = {
+                "member": person.id,
+                "period": period.key,
+                "metric": metric,
+                "score": score,
+                "comment": comment,
+            }
+            found.append(Planned(values, self.moment(start, end, rng), scorer.id))
+        return found
 
     # -- what the automations would have kept ----------------------------------------------
 
@@ -1017,6 +1189,14 @@ def _apportion(total: int, weights: list[float]) -> list[int]:
     return parts
 
 
+def _mean_strength(reps: list[Person], key: Callable[[Person], Any]) -> dict[Any, float]:
+    """The reps' average strength by team (or region)."""
+    groups: dict[Any, list[float]] = {}
+    for rep in reps:
+        groups.setdefault(key(rep), []).append(rep.strength)
+    return {group: sum(values) / len(values) for group, values in groups.items()}
+
+
 def _year_before(today: dt.date) -> dt.date:
     """The start of the 12-month window, as :func:`signed_amounts` draws it."""
     if today.month == 2 and today.day == 29:
@@ -1041,7 +1221,8 @@ def seed_demo(
     """Create the demo company and its history in an installation with no customers yet.
 
     ``scale`` multiplies the record counts (1: 5,000 customers, 50,000 follow-ups, 3,000
-    opportunities, 1,500 quotations); the organisation and the catalogue stay the same.
+    opportunities, 1,500 quotations); the organisation, the catalogue and the performance
+    half (targets, scorecards and statements of the people) stay the same size.
     Raises :class:`AlreadySeeded` when the database has customers.
     """
     if scale <= 0:
@@ -1052,14 +1233,14 @@ def seed_demo(
     zone = ZoneInfo(runtime.config.timezone)
     today = now.astimezone(zone).date()
     base = dt.datetime.combine(today, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
-    planner = Planner(random.Random(seed), base, zone)
+    planner = Planner(random.Random(seed), base, zone, random.Random(f"{seed}/performance"))
     staff = planner.people()
 
     step = time.monotonic()
     with runtime.write() as work:
         work.now = now
         _refuse_if_seeded(work)
-        _organisation(work, staff, base)
+        departments = _organisation(work, staff, base)
         _grant(work)
         product_ids = _products(work, base)
         rules = grading_rules(work)
@@ -1072,8 +1253,10 @@ def seed_demo(
     approvals, totals = planner.pipeline(
         _scaled(OPPORTUNITIES, scale), _scaled(QUOTATIONS, scale), customers
     )
+    planner.contract_outcomes(reps)
     deal_amounts = planner.customer_values(customers, rules, now)
     plan = Plan(planner.forms, customers, approvals, totals, deal_amounts, base, now)
+    plan.scores = planner.manual_scores(staff, Period.containing("month", today).previous())
     say(f"  history planned  {time.monotonic() - step:.1f} s")
 
     ids: dict[str, list[int]] = {"product": product_ids}
@@ -1090,15 +1273,21 @@ def seed_demo(
         due = _follow_up_reminders(work, plan, ids)
     say(f"  dates, reminders, checks  {time.monotonic() - step:.1f} s")
 
+    step = time.monotonic()
+    performance = _performance(runtime, plan, staff, departments, ids)
+    say(f"  targets, scores, scorecards, bonus statements  {time.monotonic() - step:.1f} s")
+
     counts = {"people": len(staff), "product": len(PRODUCTS)}
     counts.update({form: len(rows) for form, rows in plan.forms.items()})
-    demo = Demo(
-        seed=seed,
-        scale=scale,
-        counts=counts,
-        details=_details(plan, planner.today, now, due),
-        logins=_logins(staff),
+    counts.update(
+        sales_target=performance["targets"],
+        kpi_manual_score=len(plan.scores),
+        kpi_result=sum(performance["grades"].values()),
+        bonus_statement=performance["statements"],
     )
+    details = _details(plan, planner.today, now, due)
+    details["performance"] = performance
+    demo = Demo(seed=seed, scale=scale, counts=counts, details=details, logins=_logins(staff))
     demo.seconds = time.monotonic() - started
     return demo
 
@@ -1129,8 +1318,9 @@ def _refuse_if_seeded(work: Work) -> None:
         )
 
 
-def _organisation(work: Work, staff: list[Person], now: dt.datetime) -> None:
-    """Users, the department tree with its heads, memberships and roles."""
+def _organisation(work: Work, staff: list[Person], now: dt.datetime) -> dict[str, int]:
+    """Users, the department tree with its heads, memberships and roles; the departments'
+    ids by name."""
     joined = now - dt.timedelta(days=OLDEST_CUSTOMER_DAYS + 30)
     password = people.hash_password(DEMO_PASSWORD)  # once: argon2 is slow on purpose
     for person in staff:
@@ -1145,10 +1335,14 @@ def _organisation(work: Work, staff: list[Person], now: dt.datetime) -> None:
         person.id = user.id
     vp = next(p for p in staff if p.kind == "vp")
     finance = next(p for p in staff if p.kind == "finance")
+    hr = next(p for p in staff if p.kind == "hr")
     company = people.create_department(work, COMPANY, head_id=vp.id)
     made = {COMPANY: company.id}
     made[FINANCE_DEPARTMENT] = people.create_department(
         work, FINANCE_DEPARTMENT, parent_id=company.id, head_id=finance.id
+    ).id
+    made[HR_DEPARTMENT] = people.create_department(
+        work, HR_DEPARTMENT, parent_id=company.id, head_id=hr.id
     ).id
     regions = {}
     for region, title in REGIONS:
@@ -1167,16 +1361,25 @@ def _organisation(work: Work, staff: list[Person], now: dt.datetime) -> None:
                 people.set_memberships(work, person.id, [made[title]])
     people.set_memberships(work, vp.id, [company.id])
     people.set_memberships(work, finance.id, [made[FINANCE_DEPARTMENT]])
+    people.set_memberships(work, hr.id, [made[HR_DEPARTMENT]])
     roles = {
         "sales_vp": people.ensure_role(work, "sales_vp", "销售副总裁"),
         "finance": people.ensure_role(work, "finance", "财务"),
+        "hr": people.ensure_role(work, "hr", "人力资源"),
         "sales_manager": people.ensure_role(work, "sales_manager", "销售经理/总监"),
+        "sales_rep": people.ensure_role(work, "sales_rep", "销售代表"),
     }
     people.set_roles(work, vp.id, [roles["sales_vp"].id])
     people.set_roles(work, finance.id, [roles["finance"].id])
+    people.set_roles(work, hr.id, [roles["hr"].id])
     for person in staff:
+        # directors are assessed and paid as managers too: the manager plans' team
+        # metrics count the region they head, their target is the region's
         if person.kind in ("manager", "director"):
             people.set_roles(work, person.id, [roles["sales_manager"].id])
+        elif person.kind == "rep":
+            people.set_roles(work, person.id, [roles["sales_rep"].id])
+    return made
 
 
 #: Reps work on their own records; managers and directors see their teams' (the records'
@@ -1206,6 +1409,26 @@ FINANCE_VIEWS = {
 }
 FINANCE_EDITS = {**FINANCE_VIEWS, "actions": ["view", "edit", "export"]}
 EVERYONE_VIEWS = {"name": "所有人：查看", "actions": ["view"], "scope": "all"}
+#: The performance half: everybody reads their own targets, scorecards and bonus
+#: statements (the forms' owner is the person they are about) and files appeals against
+#: their scorecards; managers read their subtree's and score and adjust it; the VP reads
+#: everything and scores the directors; finance and HR read every statement (they
+#: countersign them), HR every scorecard and appeal. Plans and measures are read by all
+#: and changed by admins only (admins need no grant).
+OWN_VIEWS = {"name": "本人的：查看", "actions": ["view"], "scope": "own"}
+OWN_FILES = {"name": "本人的：查看与提交", "actions": ["view", "create"], "scope": "own"}
+TEAM_FILES = {**TEAM, "name": "经理：本团队的（可录入）", "actions": ["view", "create", "export"]}
+VP_FILES = {**VP, "name": "销售副总裁：全部（可录入）", "actions": ["view", "create", "export"]}
+HR_VIEWS = {"name": "人力：全部", "role": "hr", "actions": ["view", "export"], "scope": "all"}
+PERFORMANCE_GRANTS = {
+    "sales_target": [OWN_VIEWS, TEAM, VP],
+    "kpi_result": [OWN_VIEWS, TEAM, VP, HR_VIEWS],
+    "kpi_appeal": [OWN_FILES, TEAM, VP, HR_VIEWS],
+    "bonus_statement": [OWN_VIEWS, TEAM, VP, FINANCE_VIEWS, HR_VIEWS],
+    "target_adjustment": [OWN_VIEWS, TEAM_FILES, VP],
+    "kpi_manual_score": [TEAM_FILES, VP_FILES],
+}
+READ_BY_ALL = ("product", "grading_rule", "sales_measure", "kpi_plan", "incentive_plan")
 
 
 def _grant(work: Work) -> None:
@@ -1216,7 +1439,9 @@ def _grant(work: Work) -> None:
         elif form == "payment":
             grants.append(FINANCE_EDITS)
         replace_grants(work, get_form(work, f"{APP}.{form}"), grants)
-    for form in ("product", "grading_rule"):
+    for form, grants in PERFORMANCE_GRANTS.items():
+        replace_grants(work, get_form(work, f"{APP}.{form}"), grants)
+    for form in READ_BY_ALL:
         replace_grants(work, get_form(work, f"{APP}.{form}"), [EVERYONE_VIEWS])
 
 
@@ -1363,6 +1588,207 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# -- the performance half -------------------------------------------------------------------
+
+
+def _performance(
+    runtime: Runtime,
+    plan: Plan,
+    staff: list[Person],
+    departments: dict[str, int],
+    ids: dict[str, list[int]],
+) -> dict[str, Any]:
+    """What a company using the whole plugin has by now: the shipped measures and plans,
+    this year's targets, last month's managers' scores, published scorecards and bonus
+    statements (a few of them waiting for their manager's approval). Each written as of
+    the moment it happened — the targets at the start of the year and of their month,
+    the scorecards and statements on the 1st at the hours of the ``kpi_publish`` and
+    ``incentive_run`` schedules — by the system, as those schedules run them."""
+    zone = ZoneInfo(runtime.config.timezone)
+    today = plan.base.astimezone(zone).date()
+    year, month = Period.containing("year", today), Period.containing("month", today)
+    previous = month.previous()
+
+    def at(day: dt.date, hour: int) -> dt.datetime:
+        moment = dt.datetime.combine(day, dt.time(hour), tzinfo=zone).astimezone(dt.UTC)
+        return min(moment, plan.now)
+
+    with runtime.write() as work:
+        work.memo[QUIET] = True
+        work.now = at(year.start, 9)
+        kpi_plans.ensure_defaults(work)  # and the measures
+        incentive_plans.ensure_defaults(work)
+        company = _company_targets(work, year, (previous, month), departments, staff, at)
+    _load(runtime, "kpi_manual_score", plan.scores, ids, plan)
+    with runtime.write() as work:
+        work.memo[QUIET] = True
+        work.now = at(month.start, 2)
+        scorecards.publish(work, previous.key)
+        work.now = at(month.start, 3)
+        statements.run_period(work, previous.key)
+        submitted = _submit(work, previous, staff, plan.now)
+        cards = scorecards.scorecards(work, previous.key)
+        best_first = {grade: -floor for card in cards for floor, grade in card.plan.grades}
+        listed = statements.list_statements(work, previous.key)
+        count = len(targets.all_targets(work))
+    return {
+        "year": year.key,
+        "months": [previous.key, month.key],
+        "company_targets": company,
+        "targets": count,
+        "grades": dict(
+            sorted(Counter(c.grade for c in cards).items(), key=lambda g: best_first[g[0]])
+        ),
+        "statements": len(listed),
+        "bonus_total": sum((Decimal(str(s["total"] or 0)) for s in listed), Decimal(0)),
+        "in_approval": submitted,
+    }
+
+
+def run_rate_window(month: Period) -> tuple[Period, ...]:
+    """The three months up to and including ``month``: the run rate targets grow from."""
+    return (month.previous().previous(), month.previous(), month)
+
+
+def _company_targets(
+    work: Work,
+    year: Period,
+    months: tuple[Period, ...],
+    departments: dict[str, int],
+    staff: list[Person],
+    at: Callable[[dt.date, int], dt.datetime],
+) -> dict[str, Decimal]:
+    """For each measure of :data:`TARGETED`: the company's target of ``year`` (the run
+    rate of the three months up to the first of ``months`` × 4 quarters × 1.10, rounded to
+    the 10,000: the demo's history grows towards today, so last year's actual would make
+    every target easy) split equally into quarters and months, and each of ``months`` split
+    over the organisation down to the reps; the targets of the year by measure key."""
+    loaded = targets.target_form(work)
+    vp = next(p for p in staff if p.kind == "vp")
+    weights = _org_weights(departments, staff)
+    window = run_rate_window(months[0])
+    found = {}
+    for key, label in TARGETED:
+        measure = measures.get_measure(work, key)
+        actual = sum(
+            measures.actuals(work, measure, window[0].start, window[-1].end).values(), Decimal(0)
+        )
+        amount = (actual * 4 * GROWTH / TARGET_ROUNDING).quantize(
+            Decimal(1), ROUND_HALF_UP
+        ) * TARGET_ROUNDING
+        work.now = at(year.start, 9)
+        root = records.create_as_step(
+            work,
+            loaded,
+            {
+                "name": f"{COMPANY}{label} {year.key}",
+                "measure": measure.record_id,
+                "period": year.key,
+                "level": "company",
+                "department": departments[COMPANY],
+                "member": vp.id,
+                "amount": str(amount),
+                "note": f"{window[0].key}–{window[-1].key} 三个月实绩 {actual:,.2f} × 4 × 120 %，"
+                "取整到万",
+            },
+        )
+        by_month: dict[str, int] = {}
+        for quarter in targets.decompose(work, root.id, by="period", into="quarter").children:
+            split = targets.decompose(work, quarter.id, by="period", into="month")
+            by_month.update({child.period.key: child.id for child in split.children})
+        for month in months:
+            work.now = at(month.start, 10)
+            target_id = by_month.get(month.key)
+            if target_id is None:  # last December, before this year's targets: as January
+                january = targets.load(work, by_month[f"{year.key}-01"])
+                target_id = records.create_as_step(
+                    work,
+                    loaded,
+                    {
+                        "name": f"{COMPANY}{label} {month.key}",
+                        "measure": measure.record_id,
+                        "period": month.key,
+                        "level": "company",
+                        "department": departments[COMPANY],
+                        "member": vp.id,
+                        "amount": str(january.amount),
+                    },
+                ).id
+            _split_over_org(work, target_id, weights)
+        found[key] = amount
+    return found
+
+
+class Weights(NamedTuple):
+    """How a target is shared over the organisation: by the reps' strength (a rep's, a
+    team's or a region's reps' together); other departments and people carry none."""
+
+    departments: dict[int, Decimal]
+    reps: dict[int, Decimal]
+
+    def of(self, level: str, department: int | None, member: int | None) -> Decimal:
+        if level == "rep":
+            return self.reps.get(member or 0, Decimal(0))
+        return self.departments.get(department or 0, Decimal(0))
+
+
+def _org_weights(departments: dict[str, int], staff: list[Person]) -> Weights:
+    # managers weigh a rep's target only half by their record: strong reps overachieve,
+    # weak ones trail, as in any team
+    reps = {p.id: (1 + Decimal(str(p.strength))) / 2 for p in staff if p.kind == "rep"}
+    by_department: dict[int, Decimal] = {}
+    regions = dict(REGIONS)
+    for i, (title, region, _) in enumerate(TEAMS):
+        team = sum((reps[p.id] for p in staff if p.kind == "rep" and p.team == i), Decimal(0))
+        by_department[departments[title]] = team
+        above = departments[regions[region]]
+        by_department[above] = by_department.get(above, Decimal(0)) + team
+    return Weights(by_department, reps)
+
+
+def _split_over_org(work: Work, target_id: int, weights: Weights) -> None:
+    """Split a target over the departments below its own, those over theirs and so on to
+    the reps (``targets.decompose`` by org, with custom weights); the children that carry
+    nothing — finance and HR under the company, a manager among their team's members —
+    are deleted, so every target left has somebody selling to it."""
+    loaded = targets.target_form(work)
+    waiting = [target_id]
+    while waiting:
+        node = targets.load(work, waiting.pop(0))
+        shares = [
+            weights.of(child.level, child.department, child.member)
+            for child in targets.org_children(work, node)
+        ]
+        made = targets.decompose(work, node.id, by="org", method="custom", weights=shares)
+        for child in made.children:
+            if not weights.of(child.level, child.department, child.member):
+                records.delete(work, loaded, child.id)
+            elif child.level != "rep":
+                waiting.append(child.id)
+
+
+def _submit(work: Work, period: Period, staff: list[Person], now: dt.datetime) -> int:
+    """Send each team's :data:`SUBMITTED_PER_TEAM` largest rep statements for approval,
+    in the hours before now (so their reminders are still ahead); how many were sent."""
+    started = work.now
+    team_of = {p.id: p.team for p in staff if p.kind == "rep"}
+    drafts = [
+        s
+        for s in statements.list_statements(work, period.key)
+        if s["status"] == "draft" and s["member"] in team_of
+    ]
+    chosen = []
+    for team in range(len(TEAMS)):
+        mine = [s for s in drafts if team_of[s["member"]] == team]
+        mine.sort(key=lambda s: (-Decimal(str(s["total"] or 0)), s["member"]))
+        chosen += mine[:SUBMITTED_PER_TEAM]
+    chosen.sort(key=lambda s: s["id"])
+    for k, statement in enumerate(chosen):
+        work.now = max(started, now - dt.timedelta(minutes=20 * (len(chosen) - k)))
+        statements.submit(work, statement["id"])
+    return len(chosen)
+
+
 def _details(plan: Plan, today: dt.date, now: dt.datetime, due: int) -> dict[str, Any]:
     """What the summary tells beyond the counts."""
     grades = Counter(row.values["grade"] for row in plan.forms["customer"])
@@ -1374,11 +1800,16 @@ def _details(plan: Plan, today: dt.date, now: dt.datetime, due: int) -> dict[str
         "received_on" not in row.values and row.values["planned_on"] < today
         for row in plan.forms["payment"]
     )
+    follow_ups = plan.forms["follow_up"]
     return {
         "grades": dict(sorted(grades.items())),
         "follow_ups_due_soon": due,
         "follow_ups_overdue": overdue_follow_ups,
+        "follow_ups_on_time": sum(row.values["on_time"] for row in follow_ups),
+        "follow_ups_rated": sum("satisfaction" in row.values for row in follow_ups),
         "quotations": dict(Counter(row.values["status"] for row in plan.forms["quotation"])),
+        "contracts": dict(Counter(row.values["status"] for row in plan.forms["contract"])),
+        "contracts_split": sum("team" in row.values for row in plan.forms["contract"]),
         "payments_overdue": overdue_payments,
     }
 
@@ -1386,19 +1817,20 @@ def _details(plan: Plan, today: dt.date, now: dt.datetime, due: int) -> dict[str
 def _logins(staff: list[Person]) -> list[tuple[str, Person, str]]:
     first = {
         kind: next(p for p in staff if p.kind == kind)
-        for kind in ("rep", "manager", "director", "vp", "finance")
+        for kind in ("rep", "manager", "director", "vp", "finance", "hr")
     }
     team = TEAMS[first["rep"].team or 0][0]
     return [
-        ("rep", first["rep"], f"销售，{team}"),
+        ("rep", first["rep"], f"销售，{team}，看自己的目标、考核与奖金"),
         (
             "manager",
             first["manager"],
-            f"{TEAMS[first['manager'].team or 0][0]}经理，审批待办在 /approvals/",
+            f"{TEAMS[first['manager'].team or 0][0]}经理，报价与奖金审批待办在 /approvals/",
         ),
         ("director", first["director"], "华东大区总监"),
         ("sales VP", first["vp"], "销售副总裁，看全部数据"),
-        ("finance", first["finance"], "财务，看合同与回款"),
+        ("finance", first["finance"], "财务，看合同、回款与奖金单"),
+        ("HR", first["hr"], "人力资源，看全部考核结果与奖金单，会签奖金"),
     ]
 
 
@@ -1412,19 +1844,40 @@ def summary(demo: Demo) -> Iterator[str]:
     yield f"Demo data ready in {demo.seconds:.1f} s (seed {demo.seed}, scale {demo.scale:g}):"
     yield (
         f"  people         {c['people']:>7,}  (30 reps in 4 teams, their 4 managers, "
-        "2 regional directors, a sales VP, finance)"
+        "2 regional directors, a sales VP, finance, HR)"
     )
     yield f"  products       {c['product']:>7,}"
     yield f"  customers      {c['customer']:>7,}  (grades {grades})"
     yield f"  contacts       {c['contact']:>7,}"
     yield (
         f"  follow-ups     {c['follow_up']:>7,}  (next follow-up of {d['follow_ups_due_soon']:,} "
-        f"customers in the coming two weeks, {d['follow_ups_overdue']:,} overdue)"
+        f"customers in the coming two weeks, {d['follow_ups_overdue']:,} overdue; "
+        f"{d['follow_ups_on_time'] / max(1, c['follow_up']):.0%} on time, "
+        f"{d['follow_ups_rated']:,} rated by the customer)"
     )
     yield f"  opportunities  {c['opportunity']:>7,}"
     yield f"  quotations     {c['quotation']:>7,}  ({quotes})"
-    yield f"  contracts      {c['contract']:>7,}"
+    outcomes = [
+        f"{d['contracts'][status]:,} {status}"
+        for status in ("cancelled", "refunded")
+        if d["contracts"].get(status)
+    ]
+    outcomes.append(f"{d['contracts_split']:,} with the credit shared by two reps")
+    yield f"  contracts      {c['contract']:>7,}  ({', '.join(outcomes)})"
     yield f"  payments       {c['payment']:>7,}  ({d['payments_overdue']:,} overdue)"
+    p = d["performance"]
+    last, current = p["months"]
+    company = " · ".join(f"{label} {p['company_targets'][key]:,.0f}" for key, label in TARGETED)
+    yield (
+        f"  targets        {c['sales_target']:>7,}  ({p['year']} company: {company}; "
+        f"{last} and {current} split to every rep)"
+    )
+    grades = " · ".join(f"{g} {n}" for g, n in p["grades"].items())
+    yield f"  scorecards     {c['kpi_result']:>7,}  ({last} published: {grades})"
+    yield (
+        f"  bonus statements {c['bonus_statement']:>5,}  ({last}, {p['bonus_total']:,.2f} yuan "
+        f"in all; {p['in_approval']} waiting for their manager's approval)"
+    )
     yield f"Sign in with the password '{DEMO_PASSWORD}' as:"
     for role, person, what in demo.logins:
         yield f"  {role:<9} {person.username:<14} {person.name}（{what}）"

@@ -1,7 +1,8 @@
 """``formflow seed-demo``: the same company from the same seed on any database, customers
 whose derived values are what the plugin's own rules compute, quotations waiting in the
-managers' inboxes, grants that show reps their own records and managers their team's —
-and a second run that changes nothing."""
+managers' inboxes, grants that show reps their own records and managers their team's, a
+performance half (targets that add up down to every rep, last month's scorecards and bonus
+statements) made by the plugin's own services — and a second run that changes nothing."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,12 +31,16 @@ from formflow.definitions.service import get_form
 from formflow.flows import inbox
 from formflow.flows.models import FlowInstance, FlowTask
 from formflow.people import service as people
+from formflow.people.models import User
 from formflow.permissions.models import Action
 from formflow.permissions.policy import policy_for
 from formflow.records.models import Record
 from formflow.records.prepare import from_document
-from sales_performance import functions
-from sales_performance.demo import AlreadySeeded, Demo, Planner, seed_demo
+from sales_performance import functions, measures, org
+from sales_performance.demo import AlreadySeeded, Demo, Planner, run_rate_window, seed_demo
+from sales_performance.incentives import statements
+from sales_performance.kpi import scorecards
+from sales_performance.periods import Period
 from tests.conftest import START, Clock, snapshot
 from tests.plugins.sales_performance.world import APP, install_plugin
 from tests.support.postgres import admin_connection
@@ -78,12 +83,12 @@ def seeded(request, tmp_path_factory, sqlite_template) -> Iterator[Seeded]:
 
 
 def rows(runtime: Runtime, form: str) -> dict[int, dict[str, Any]]:
-    """Every record of a form: id → values, with its owner and timestamps."""
+    """Every live record of a form: id → values, with its owner and timestamps."""
     with runtime.read() as work:
         loaded = get_form(work, f"{APP}.{form}")
         found = work.session.execute(
             select(Record.id, Record.data, Record.owner_id, Record.created_at)
-            .where(Record.form_id == loaded.form.id)
+            .where(Record.form_id == loaded.form.id, Record.deleted_at.is_(None))
             .order_by(Record.id)
         ).all()
         return {
@@ -94,7 +99,8 @@ def rows(runtime: Runtime, form: str) -> dict[int, dict[str, Any]]:
 
 def digest(runtime: Runtime) -> str:
     """What makes the company this one: every customer's name, grade, status and deal
-    amount, and how many records of each form there are."""
+    amount, how many records of each form there are, how the follow-ups were rated and the
+    contracts ended, and everybody's targets, scores and bonuses."""
     parts = []
     for form in ("customer", "contact", "follow_up", "opportunity", "quotation", "payment"):
         parts.append(f"{form}={len(rows(runtime, form))}")
@@ -102,7 +108,24 @@ def digest(runtime: Runtime) -> str:
         amount = Decimal(str(customer["deal_amount_12m"] or 0)).normalize()
         last = customer.get("last_follow_up_at")
         parts.append(f"{customer['name']}|{customer['grade']}|{customer['status']}|{amount}|{last}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    follow_ups = rows(runtime, "follow_up").values()
+    rated = Counter((f["on_time"], f.get("satisfaction")) for f in follow_ups)
+    parts.append(str(sorted(rated.items(), key=str)))
+    names = usernames(runtime)
+    for contract in sorted(rows(runtime, "contract").values(), key=lambda c: c["number"]):
+        team = [(names[row["member"]], row["share"]) for row in contract.get("team") or []]
+        parts.append(f"{contract['number']}|{contract['status']}|{team}")
+    for target in rows(runtime, "sales_target").values():
+        parts.append(f"{target['name']}|{target['period']}|{Decimal(str(target['amount']))}")
+    for form, fields in (("kpi_result", ("score", "grade")), ("bonus_statement", ("total",))):
+        for row in rows(runtime, form).values():
+            parts.append(f"{form}|{names[row['member']]}|{[row[f] for f in fields]}")
+    return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
+
+
+def usernames(runtime: Runtime) -> dict[int, str]:
+    with runtime.read() as work:
+        return dict(work.session.execute(select(User.id, User.username)).all())
 
 
 def fresh_sqlite_runtime(tmp_path: Path, template: Path, clock: Clock) -> Runtime:
@@ -226,7 +249,12 @@ def test_the_history_reads_in_order(seeded):
         late = payment.get("received_on") is None and payment["planned_on"] < today
         assert payment["overdue"] == (1 if late else 0)
         assert payment["_created"] < clock.now
-    assert planned == {i: c["amount"] for i, c in contracts.items()}
+        if contracts[payment["contract"]]["status"] == "refunded":
+            assert payment.get("received_on") is not None, "what was not paid is not due"
+    signed = {i: c["amount"] for i, c in contracts.items() if c["status"] == "signed"}
+    assert {i: a for i, a in planned.items() if i in signed} == signed
+    cancelled = {i for i, c in contracts.items() if c["status"] == "cancelled"}
+    assert not cancelled & set(planned), "a cancelled contract's payment plan is void"
 
 
 def test_quotations_in_approval_wait_in_the_reps_managers_inbox(seeded):
@@ -248,7 +276,7 @@ def test_quotations_in_approval_wait_in_the_reps_managers_inbox(seeded):
             assert pending == [people.manager_of(work, quotation["owner"], 1)]
         manager = people.get_user(work, demo.logins[1][1].username)
     with runtime.read(manager) as work:
-        todo = inbox.tasks(work, inbox.Box.PENDING)
+        todo = inbox.tasks(work, inbox.Box.PENDING, form=f"{APP}.quotation")
     assert {item.instance.record_id for item in todo} <= set(waiting)
     assert todo, "the manager to sign in as has an approval to do"
 
@@ -290,6 +318,186 @@ def visible(runtime: Runtime, person: Any, form: str) -> int:
         return work.session.scalar(query)
 
 
+def months(seeded: Seeded) -> tuple[Period, Period]:
+    """Last month and this month, in the organisation's time zone."""
+    zone = ZoneInfo(seeded.runtime.config.timezone)
+    month = Period.containing("month", seeded.clock.now.astimezone(zone).date())
+    return month.previous(), month
+
+
+def moment(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def holders(runtime: Runtime, role: str) -> set[int]:
+    with runtime.read() as work:
+        return set(org.holders_of(work, role))
+
+
+def test_follow_ups_are_flagged_on_time_as_the_automation_would_and_some_are_rated(seeded):
+    runtime = seeded.runtime
+    zone = ZoneInfo(runtime.config.timezone)
+    by_customer: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for follow_up in rows(runtime, "follow_up").values():
+        by_customer[follow_up["customer"]].append(follow_up)
+    late = 0
+    for mine in by_customer.values():
+        planned = None  # what the customer's record said when the follow-up was saved
+        for follow_up in sorted(mine, key=lambda f: f["visited_at"]):
+            visited = moment(follow_up["visited_at"]).astimezone(zone).date()
+            due = moment(planned).astimezone(zone).date() if planned else None
+            assert follow_up["on_time"] is (due is None or visited <= due)
+            late += not follow_up["on_time"]
+            planned = follow_up.get("next_follow_up_at")
+    ratings = Counter(
+        (f["type"], f.get("satisfaction")) for f in rows(runtime, "follow_up").values()
+    )
+    rated = {kind: n for (kind, score), n in ratings.items() if score is not None}
+    assert late > 0 and set(rated) == {"visit", "demo"}
+    assert {score for _, score in ratings if score is not None} <= {1, 2, 3, 4, 5}
+
+
+def test_a_few_contracts_are_called_off_and_some_share_their_credit(seeded):
+    runtime = seeded.runtime
+    contracts = rows(runtime, "contract").values()
+    statuses = Counter(contract["status"] for contract in contracts)
+    assert statuses["cancelled"] + statuses["refunded"] >= 1
+    assert statuses["signed"] > 20 * (statuses["cancelled"] + statuses["refunded"])
+    shared = [contract for contract in contracts if contract.get("team")]
+    assert shared
+    with runtime.read() as work:
+        for contract in shared:
+            signer, mate = (row["member"] for row in contract["team"])
+            assert signer == contract["owner"] != mate
+            assert sum(Decimal(str(row["share"])) for row in contract["team"]) == 100
+            team = people.user_departments(work, signer)
+            assert people.user_departments(work, mate) == team, "a teammate"
+
+
+def test_targets_add_up_from_every_rep_to_the_company(seeded):
+    runtime = seeded.runtime
+    previous, current = months(seeded)
+    targets = rows(runtime, "sales_target")
+    children: dict[int, list[int]] = defaultdict(list)
+    for target_id, target in targets.items():
+        if target.get("parent"):
+            children[target["parent"]].append(target_id)
+    assert children
+    for parent, below in children.items():
+        total = sum(Decimal(str(targets[child]["amount"])) for child in below)
+        assert total == Decimal(str(targets[parent]["amount"])), targets[parent]["name"]
+    reps = holders(runtime, "sales_rep")
+    year = current.start.year
+    for key in ("contract_amount", "collected"):
+        with runtime.read() as work:
+            measure = measures.get_measure(work, key)
+            window = run_rate_window(previous)
+            last = measures.actuals(work, measure, window[0].start, window[-1].end)
+        mine = {i: t for i, t in targets.items() if t["measure"] == measure.record_id}
+        [(root, company)] = [(i, t) for i, t in mine.items() if t["period"] == str(year)]
+        # the last three months' run rate × 4 × 1.20, to the 10,000
+        expected = (sum(last.values()) * 4 * Decimal("1.2") / 10000).quantize(
+            Decimal(1), ROUND_HALF_UP
+        )
+        assert Decimal(str(company["amount"])) == expected * 10000 > 0
+        quarters = children[root]
+        assert [targets[q]["period"] for q in quarters] == [f"{year}-Q{n}" for n in range(1, 5)]
+        in_months = [targets[m]["period"] for q in quarters for m in children[q]]
+        assert in_months == [f"{year}-{n:02d}" for n in range(1, 13)]
+        for period in (previous, current):
+            at_reps = [
+                t for t in mine.values() if t["period"] == period.key and t["level"] == "rep"
+            ]
+            assert sorted(t["member"] for t in at_reps) == sorted(reps), "every rep, once"
+            assert all(Decimal(str(t["amount"])) > 0 for t in at_reps)
+            [month] = [
+                t for t in mine.values() if t["period"] == period.key and t["level"] == "company"
+            ]
+            assert sum(Decimal(str(t["amount"])) for t in at_reps) == Decimal(str(month["amount"]))
+
+
+def test_in_january_last_decembers_targets_stand_beside_this_years(tmp_path, sqlite_template):
+    january = Clock(dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.UTC))
+    runtime = fresh_sqlite_runtime(tmp_path, sqlite_template, january)
+    try:
+        install_plugin(runtime)
+        demo = seed_demo(runtime, scale=0.01, seed=SEED)
+        assert demo.details["performance"]["months"] == ["2025-12", "2026-01"]
+        with runtime.read() as work:
+            measure = measures.get_measure(work, "contract_amount").record_id
+        targets = [t for t in rows(runtime, "sales_target").values() if t["measure"] == measure]
+        [december] = [t for t in targets if t["period"] == "2025-12" and t["level"] == "company"]
+        [this] = [t for t in targets if t["period"] == "2026-01" and t["level"] == "company"]
+        assert december.get("parent") is None and this["parent"]
+        assert december["amount"] == this["amount"]
+        at_reps = [t["member"] for t in targets if t["period"] == "2025-12" and t["level"] == "rep"]
+        assert sorted(at_reps) == sorted(holders(runtime, "sales_rep"))
+        bonuses = rows(runtime, "bonus_statement").values()
+        assert bonuses and {s["period"] for s in bonuses} == {"2025-12"}
+    finally:
+        runtime.close()
+
+
+def test_last_months_scorecards_are_published_and_its_bonuses_wait_for_approval(seeded):
+    runtime, demo = seeded.runtime, seeded.demo
+    previous, _ = months(seeded)
+    reps = holders(runtime, "sales_rep")
+    assessed = reps | holders(runtime, "sales_manager")
+    with runtime.read() as work:
+        cards = scorecards.scorecards(work, previous.key)
+    assert sorted(card.member for card in cards) == sorted(assessed)
+    assert {card.status for card in cards} == {"published"}
+    for card in cards:
+        lines = {line.item.metric.key: line for line in card.lines}
+        manual = lines["collaboration" if card.member in reps else "coaching"]
+        assert manual.score is not None, "the manager's score went into the scorecard"
+        if card.member in reps:
+            assert lines["contract_amount"].result.target, "scored against the rep's target"
+    bonuses = {i: s for i, s in rows(runtime, "bonus_statement").items()}
+    assert sorted(s["member"] for s in bonuses.values()) == sorted(assessed)
+    assert {s["period"] for s in bonuses.values()} == {previous.key}
+    assert {s["status"] for s in bonuses.values()} == {"draft", "in_approval"}
+    waiting = {i for i, s in bonuses.items() if s["status"] == "in_approval"}
+    assert len(waiting) == demo.details["performance"]["in_approval"] == 8
+    assert {bonuses[i]["member"] for i in waiting} <= reps
+    manager = demo.logins[1][1]
+    with runtime.read() as work:
+        user = people.get_user(work, manager.username)
+    with runtime.read(user) as work:
+        todo = inbox.tasks(work, inbox.Box.PENDING, form=f"{APP}.bonus_statement")
+    assert len(todo) == 2 and {item.instance.record_id for item in todo} <= waiting
+
+
+def test_a_rep_sees_only_their_own_statement_and_finance_and_hr_all(seeded):
+    runtime, demo = seeded.runtime, seeded.demo
+    previous, _ = months(seeded)
+    rep, manager, _, _, finance, hr = (person for _, person, _ in demo.logins)
+    assert hr.kind == "hr"
+    everybody = len(rows(runtime, "bonus_statement"))
+    seen = {}
+    for person in (rep, manager, finance, hr):
+        with runtime.read() as work:
+            user = people.get_user(work, person.username)
+            work.session.expunge(user)
+        with runtime.read(user) as work:
+            listed = statements.list_statements(work, previous.key)
+        seen[person.kind] = {statement["member"] for statement in listed}
+    assert seen["rep"] == {rep.id}
+    with runtime.read() as work:
+        team = org.members_of(work, people.user_departments(work, manager.id)[0])
+    assert seen["manager"] == team
+    assert len(seen["finance"]) == len(seen["hr"]) == everybody
+    # and the records' grants say the same on every list and API
+    assert visible(runtime, rep, "bonus_statement") == 1
+    assert visible(runtime, rep, "kpi_result") == 1
+    assert visible(runtime, rep, "sales_target") == 4  # 2 measures × 2 months
+    assert visible(runtime, rep, "kpi_plan") == 2
+    assert visible(runtime, manager, "bonus_statement") == len(team)
+    assert visible(runtime, finance, "bonus_statement") == everybody
+    assert visible(runtime, hr, "kpi_result") == everybody
+    assert visible(runtime, finance, "kpi_result") == 0
+
+
 def test_a_second_run_refuses_and_changes_nothing(seeded):
     runtime = seeded.runtime
     before = snapshot(runtime)
@@ -319,5 +527,6 @@ def test_the_command_seeds_a_fresh_instance_once(tmp_path):
     assert "Demo data ready" in out
     assert "customers           50" in out
     assert "'formflow-demo'" in out and "manager" in out and "director" in out
+    assert "HR " in out and "scorecards" in out and "bonus statements" in out
     again = formflow(env, "seed-demo", "--scale", "0.01").stdout
     assert "already has 50 customers" in again and "nothing was changed" in again
