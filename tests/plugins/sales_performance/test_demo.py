@@ -530,3 +530,76 @@ def test_the_command_seeds_a_fresh_instance_once(tmp_path):
     assert "HR " in out and "scorecards" in out and "bonus statements" in out
     again = formflow(env, "seed-demo", "--scale", "0.01").stdout
     assert "already has 50 customers" in again and "nothing was changed" in again
+
+
+def test_last_months_statements_agree_with_an_independent_calculation(seeded):
+    """The period run on the demo data against the plan's arithmetic done here by hand,
+    from the raw records: signed contracts of the month credited by their splits, each rep's
+    target, the published KPI score, marginal tiers 2/4/6/8 %, the cap of 3 × on-target
+    pay, the gate at 60, and 500 per new grade-A customer."""
+    runtime = seeded.runtime
+    previous, _ = months(seeded)
+    zone = ZoneInfo(runtime.config.timezone)
+    measure_ids = {m["key"]: i for i, m in rows(runtime, "sales_measure").items()}
+    credited: dict[int, Decimal] = {}
+    for contract in rows(runtime, "contract").values():
+        if contract["status"] != "signed" or not previous.contains(
+            dt.date.fromisoformat(contract["signed_on"])
+        ):
+            continue
+        amount = Decimal(str(contract["amount"]))
+        team = contract.get("team") or [{"member": contract["owner"], "share": 100}]
+        for row in team:
+            share = amount * Decimal(str(row["share"])) / 100
+            credited[row["member"]] = credited.get(row["member"], Decimal(0)) + share
+    targets = {
+        t["member"]: Decimal(str(t["amount"]))
+        for t in rows(runtime, "sales_target").values()
+        if t["period"] == previous.key
+        and t["level"] == "rep"
+        and t["measure"] == measure_ids["contract_amount"]
+    }
+    scores = {
+        r["member"]: Decimal(str(r["score"]))
+        for r in rows(runtime, "kpi_result").values()
+        if r["period"] == previous.key
+    }
+    grade_a: dict[int, int] = {}
+    for customer in rows(runtime, "customer").values():
+        created = customer["_created"]
+        created = created if created.tzinfo else created.replace(tzinfo=dt.UTC)
+        if customer["grade"] == "A" and previous.contains(created.astimezone(zone).date()):
+            grade_a[customer["owner"]] = grade_a.get(customer["owner"], 0) + 1
+    cent = Decimal("0.01")
+    rates = ("0.02", "0.04", "0.06", "0.08")
+    edges = (Decimal(0), Decimal("0.8"), Decimal(1), Decimal("1.2"), None)
+    tiers = [(edges[i], edges[i + 1], Decimal(rate)) for i, rate in enumerate(rates)]
+
+    def marginal(base: Decimal, target: Decimal) -> Decimal:
+        paid = Decimal(0)
+        for low, high, rate in tiers:
+            top = base if high is None else min(base, high * target)
+            if top > low * target:
+                paid += (top - low * target) * rate
+        return paid
+
+    checked = 0
+    for statement in rows(runtime, "bonus_statement").values():
+        member = statement["member"]
+        if member not in holders(runtime, "sales_rep"):
+            continue
+        lines = {line["rule"]: line for line in statement["lines"]}
+        base = credited.get(member, Decimal(0))
+        target = targets[member]
+        expected = marginal(base, target).quantize(cent, ROUND_HALF_UP)
+        on_target = marginal(target, target).quantize(cent, ROUND_HALF_UP)  # a pay: in cents
+        expected = min(expected, (3 * on_target).quantize(cent, ROUND_HALF_UP))
+        if scores.get(member, Decimal(0)) < 60:
+            expected = Decimal("0.00")
+        assert Decimal(str(lines["commission"]["amount"])) == expected, (member, base, target)
+        assert Decimal(str(lines["commission"]["base"])) == base
+        assert Decimal(str(lines["grade_a"]["amount"])) == 500 * grade_a.get(member, 0)
+        total = sum(Decimal(str(line["amount"])) for line in statement["lines"])
+        assert Decimal(str(statement["total"])) == total
+        checked += 1
+    assert checked == len(holders(runtime, "sales_rep"))
