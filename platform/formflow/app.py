@@ -43,6 +43,7 @@ def create_app(config: Config | None = None, *, runtime: Runtime | None = None) 
     register_web(app)
     for blueprint in runtime.plugins.blueprints():
         app.register_blueprint(blueprint)
+    app.extensions["nav_links"] = runtime.plugins.nav_links()
 
     @app.errorhandler(404)
     def not_found(error: Exception) -> Response | tuple[str, int]:

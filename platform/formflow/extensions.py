@@ -53,6 +53,15 @@ class AppBundle:
     plugin: str | None = None
 
 
+@dataclass(frozen=True)
+class NavLink:
+    """A link a plugin adds to the top bar: its label by language and the endpoint it opens
+    (shown to every signed-in user; the page itself decides what they may see)."""
+
+    label: dict[str, str]
+    endpoint: str
+
+
 class Hooks:
     """Hook specifications (the signatures plugins implement)."""
 
@@ -79,6 +88,10 @@ class Hooks:
     @hookspec
     def formflow_data_sources(self) -> dict[str, Any]:
         """Dashboard data sources, by name."""
+
+    @hookspec
+    def formflow_nav_links(self) -> list[NavLink]:
+        """Links to the plugin's pages for the top bar."""
 
     @hookspec
     def formflow_app_installed(self, work: Any, app: str) -> None:
@@ -116,6 +129,9 @@ class PluginManager(pluggy.PluginManager):
 
     def cli_commands(self) -> list[click.Command]:
         return [cmd for cmds in self.hook.formflow_cli_commands() for cmd in cmds]
+
+    def nav_links(self) -> list[NavLink]:
+        return [link for links in self.hook.formflow_nav_links() for link in links]
 
     def openapi_parts(self) -> list[dict[str, Any]]:
         return list(self.hook.formflow_openapi())

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from formflow import AppBundle, hookimpl
+from formflow.extensions import NavLink
 
 APP_NAME = "sales_performance"
 
@@ -87,6 +88,12 @@ def formflow_blueprints() -> list[Any]:
     from .web import blueprint as pages
 
     return [pages, api]
+
+
+@hookimpl
+def formflow_nav_links() -> list[NavLink]:
+    """One link on the phone's crowded top bar: the sales home leads to the rest."""
+    return [NavLink({"zh-CN": "销售", "en": "Sales"}, "sales.home")]
 
 
 @hookimpl

@@ -57,7 +57,21 @@ def register_web(app: Flask) -> None:
             "lang": i18n.language(),
             "pending_tasks": approvals.pending_count,
             "unread_notifications": notifications.unread_count,
+            "plugin_links": _plugin_links,
         }
+
+
+def _plugin_links() -> list[tuple[str, str]]:
+    """The plugins' top-bar links as (label in the reader's language, url)."""
+    from flask import current_app, url_for
+
+    from . import i18n
+
+    return [
+        (i18n.localized(link.label, link.endpoint), url_for(link.endpoint))
+        for link in current_app.extensions.get("nav_links", [])
+        if link.endpoint in current_app.view_functions
+    ]
 
 
 def _urlencode_without(args: object, key: str) -> str:
