@@ -70,6 +70,19 @@ class Context:
             raise LookupError(f"there is no measure '{key}'")
         return found
 
+    def prefetch(self, keys: set[str]) -> None:
+        """Read these measures at once (one query per form: ``measures.actuals_many``)."""
+        wanted = [self.measures[k] for k in sorted(keys) if k in self.measures]
+        wanted = [m for m in wanted if m.key not in self._actuals]
+        if not wanted:
+            return
+        for key, found in measures.actuals_many(
+            self.work, wanted, self.period.start, self.period.end
+        ).items():
+            for member, amount in self.extra.get(key, {}).items():
+                found[member] = found.get(member, Decimal(0)) + amount
+            self._actuals[key] = found
+
     def actuals(self, key: str) -> dict[int, Decimal]:
         if key not in self._actuals:
             found = measures.actuals(
@@ -273,8 +286,18 @@ def compute(
     ``paid_before(person, rule) -> list[line lines]`` supplies what was paid earlier on the
     clawback rules' records (see ``statements``)."""
     ctx = Context(work, period, extra)
+    plans = plans_for(work, period)
+    ctx.prefetch(
+        {
+            key
+            for plan in plans
+            for rule in plan.rules
+            for key in (rule.measure, rule.target_measure)
+            if key and rule.kind != "clawback"
+        }
+    )
     found = []
-    for plan in plans_for(work, period):
+    for plan in plans:
         holders = org.holders_of(work, plan.role)
         for person in holders:
             if members is not None and person not in members:

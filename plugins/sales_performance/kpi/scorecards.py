@@ -153,6 +153,15 @@ class _Numbers:
             raise BadRequest([FieldError("measure", f"there is no measure '{key}'")])
         return found
 
+    def prefetch(self, keys: set[str]) -> None:
+        """Read these measures at once (one query per form: ``measures.actuals_many``)."""
+        wanted = [self.measures[k] for k in sorted(keys) if k in self.measures]
+        wanted = [m for m in wanted if m.key not in self.actuals]
+        if wanted:
+            self.actuals.update(
+                measures.actuals_many(self.work, wanted, self.period.start, self.period.end)
+            )
+
     def of(self, key: str) -> dict[int, Decimal]:
         if key not in self.actuals:
             self.actuals[key] = measures.actuals(
@@ -308,10 +317,19 @@ def scorecards(
     period = _period(period_key)
     published = {} if live else published_results(work, period)
     numbers = _Numbers(work, period)
+    chosen = [plan for plan in all_plans(work) if plan.period_kind == period.kind]
+    numbers.prefetch(
+        {
+            key
+            for plan in chosen
+            for item in plan.metrics
+            if item.source != "manual"
+            for key in (item.measure, item.denominator if item.source == "ratio" else None)
+            if key
+        }
+    )
     found = []
-    for plan in all_plans(work):
-        if plan.period_kind != period.kind:
-            continue
+    for plan in chosen:
         for person in _people(work, plan, members, everyone):
             frozen = published.get((person, plan.id))
             if frozen is not None:

@@ -131,3 +131,30 @@ def test_a_broken_measure_names_what_is_wrong(sales, change, message):
     )
     with sales.runtime.write() as work, pytest.raises(MeasureError, match=message):
         measures.actuals(work, Measure(**{**base, **change}), *JUNE)
+
+
+def test_measures_read_together_give_the_numbers_they_give_alone(sales):
+    rita, ron = sales.people["rita"].id, sales.people["ron"].id
+    contract(sales, "1000.10", "2026-06-01")
+    contract(sales, "1000.01", "2026-06-10", team=[{"member": rita, "share": 60},
+                                                   {"member": ron, "share": 40}])  # fmt: skip
+    contract(sales, "700.00", "2026-06-15", status="cancelled")
+    customer = sales.customer("Visited")
+    for when, kind, stars in (
+        ("2026-06-02T02:00:00Z", "visit", 5),
+        ("2026-06-03T02:00:00Z", "visit", None),
+        ("2026-06-04T02:00:00Z", "call", 2),
+        ("2026-07-01T02:00:00Z", "visit", 1),
+    ):
+        sales.create("follow_up", customer=customer, type=kind, visited_at=when, content="x",
+                     **({"satisfaction": stars} if stars else {}))  # fmt: skip
+    sales.create("follow_up", as_="ron", customer=sales.customer("R", as_="ron"), type="demo",
+                 visited_at="2026-06-05T02:00:00Z", content="y", satisfaction=4)  # fmt: skip
+    with sales.runtime.write() as work:
+        measures.ensure_defaults(work)
+        every = list(measures.all_measures(work).values())
+        together = measures.actuals_many(work, every, *JUNE)
+        alone = {m.key: measures.actuals(work, m, *JUNE) for m in every}
+    assert together == alone
+    assert together["visits"] == {rita: 2}
+    assert together["satisfaction"] == {rita: Decimal("3.5"), ron: Decimal(4)}
