@@ -1269,6 +1269,7 @@ def seed_demo(
     with runtime.write() as work:
         work.now = now
         _check_deal_amounts(work, plan, ids, today)
+        _contact_lists(work, plan, ids)
         _date_history(work, plan, ids)
         due = _follow_up_reminders(work, plan, ids)
     say(f"  dates, reminders, checks  {time.monotonic() - step:.1f} s")
@@ -1524,6 +1525,23 @@ def _check_deal_amounts(work: Work, plan: Plan, ids: dict[str, list[int]], today
     planned = {ids["customer"][i]: amount for i, amount in plan.deal_amounts.items()}
     if counted != planned:
         raise RuntimeError("demo data: the customers' deal amounts differ from their contracts")
+
+
+def _contact_lists(work: Work, plan: Plan, ids: dict[str, list[int]]) -> None:
+    """Each customer's contacts field lists its contacts, as the contact automations keep it
+    (written at the moment the contacts were: the customer's creation)."""
+    work.memo[QUIET] = True
+    loaded = get_form(work, f"{APP}.customer")
+    if "contacts" not in loaded.spec.by_key:
+        return
+    for customer in plan.customers:
+        if customer.contacts:
+            work.now = customer.created
+            contacts = [ids["contact"][i] for i in customer.contacts]
+            records.change_as_step(
+                work, loaded, ids["customer"][customer.index], {"contacts": contacts}, None
+            )
+    work.now = plan.now
 
 
 def _date_history(work: Work, plan: Plan, ids: dict[str, list[int]]) -> None:

@@ -22,6 +22,7 @@ from formflow.notifications.service import notify
 from formflow.records import service as records
 from formflow.records.models import Record
 from formflow.records.prepare import from_document
+from formflow.records.projection import field_sql
 from formflow.runtime import Work
 
 APP = "sales_performance"
@@ -190,6 +191,34 @@ def _on_time(work: Work, visited: dt.datetime | None, planned: dt.datetime | Non
         return True
     zone = get_form(work, f"{APP}.follow_up").spec.timezone
     return visited.astimezone(zone).date() <= planned.astimezone(zone).date()
+
+
+def sync_contacts(work: Work, call: Call) -> dict[str, Any]:
+    """A customer's contacts field lists its live contacts: kept when a contact is added,
+    moved to another customer (both are updated) or deleted."""
+    from formflow.records.query import Filter, filter_clause, form_rows
+
+    contact = form(work, "contact", "customer", purpose="keep customers' contact lists")
+    customer = form(work, "customer", "contacts", purpose="keep customers' contact lists")
+    assert call.record_id is not None
+    touched = {int(call.values["customer"])} if call.values.get("customer") else set()
+    holding = filter_clause(customer.spec, Filter("contacts", "in", [call.record_id]), work.dialect)
+    touched |= set(
+        work.session.scalars(select(Record.id).where(*form_rows(customer.form.id), holding))
+    )
+    link = field_sql(contact.spec.by_key["customer"], work.dialect)
+    updated = {}
+    for customer_id in sorted(touched):
+        ids = list(
+            work.session.scalars(
+                select(Record.id)
+                .where(*form_rows(contact.form.id), link == customer_id)
+                .order_by(Record.id)
+            )
+        )
+        records.change_as_step(work, customer, customer_id, {"contacts": ids or None}, None)
+        updated[str(customer_id)] = ids
+    return {"customers": updated}
 
 
 def flag_stale_customers(work: Work, call: Call) -> dict[str, Any]:
@@ -423,6 +452,7 @@ FUNCTIONS = {
     f"{APP}.price_quotation": price_quotation,
     f"{APP}.follow_up_saved": follow_up_saved,
     f"{APP}.flag_stale_customers": flag_stale_customers,
+    f"{APP}.sync_contacts": sync_contacts,
     f"{APP}.regrade_customer": regrade_customer,
     f"{APP}.contract_signed": contract_signed,
     f"{APP}.regrade_all": regrade_all,

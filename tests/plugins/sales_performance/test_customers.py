@@ -12,6 +12,7 @@ import pytest
 
 from formflow import jsoncodec
 from formflow.definitions.service import definition_text, get_form, publish
+from formflow.records import service as records
 from tests.platform.automations.world import drain
 from tests.plugins.sales_performance.world import APP, Sales, build
 
@@ -250,3 +251,21 @@ def test_a_payment_falls_overdue_overnight(sales, clock):
     clock.advance(days=4)
     drain(sales.runtime)
     assert str(sales.values("payment", payment)["overdue"]) == "1"
+
+
+def test_a_customers_contacts_follow_its_contact_records(sales):
+    acme, other = sales.customer("Acme"), sales.customer("Other")
+    first = sales.create("contact", customer=acme, name="王建国")
+    second = sales.create("contact", customer=acme, name="李娜")
+    drain(sales.runtime)
+    assert sales.values("customer", acme)["contacts"] == [first, second]
+    with sales.runtime.write(sales.user("rita")) as work:
+        loaded = get_form(work, f"{APP}.contact")
+        records.update_record(work, loaded, second, {"customer": other}, revision=None)
+    drain(sales.runtime)
+    assert sales.values("customer", acme)["contacts"] == [first]
+    assert sales.values("customer", other)["contacts"] == [second]
+    with sales.runtime.write(sales.user("rita")) as work:
+        records.delete(work, get_form(work, f"{APP}.contact"), first)
+    drain(sales.runtime)
+    assert not sales.values("customer", acme).get("contacts")

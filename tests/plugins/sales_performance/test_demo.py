@@ -603,3 +603,12 @@ def test_last_months_statements_agree_with_an_independent_calculation(seeded):
         assert Decimal(str(statement["total"])) == total
         checked += 1
     assert checked == len(holders(runtime, "sales_rep"))
+
+
+def test_every_customer_lists_its_contacts(seeded):
+    listed = {i: c.get("contacts") or [] for i, c in rows(seeded.runtime, "customer").items()}
+    expected: dict[int, list[int]] = {i: [] for i in listed}
+    for contact_id, contact in sorted(rows(seeded.runtime, "contact").items()):
+        expected[contact["customer"]].append(contact_id)
+    assert listed == expected
+    assert any(listed.values())
