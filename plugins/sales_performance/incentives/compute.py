@@ -59,6 +59,7 @@ class Context:
         self.extra = extra or {}
         self.measures = measures.all_measures(work)
         self._actuals: dict[str, dict[int, Decimal]] = {}
+        self._counted: dict[str, dict[int, list[tuple[int, Decimal]]]] = {}
         self.targets: list[Target] = all_targets(work, period=period.key)
         self._scores: dict[int, Decimal] | None = None
         self._teams: dict[int, set[int]] = {}
@@ -147,10 +148,14 @@ class Context:
         return self._departments[person]
 
     def counted(self, key: str, person: int) -> str:
-        """The records behind a person's number, as ``form:id=value,…``."""
+        """The records behind a person's number, as ``form:id=value,…`` (everybody's read
+        in one query per measure, the first time one is asked for)."""
         measure = self.measure(key)
-        rows = measures.counted(self.work, measure, self.period.start, self.period.end, person)
-        return records_text(measure.form, rows)
+        if key not in self._counted:
+            self._counted[key] = measures.counted_by_member(
+                self.work, measure, self.period.start, self.period.end
+            )
+        return records_text(measure.form, self._counted[key].get(person, []))
 
 
 def records_text(form: str, rows: list[tuple[int, Decimal]]) -> str:

@@ -158,3 +158,18 @@ def test_measures_read_together_give_the_numbers_they_give_alone(sales):
     assert together == alone
     assert together["visits"] == {rita: 2}
     assert together["satisfaction"] == {rita: Decimal("3.5"), ron: Decimal(4)}
+
+
+def test_the_records_behind_everybodys_numbers_at_once_are_each_ones(sales):
+    rita, ron = sales.people["rita"].id, sales.people["ron"].id
+    contract(sales, "100.00", "2026-06-02")
+    contract(sales, "300.00", "2026-06-03", team=[{"member": rita, "share": 50},
+                                                  {"member": ron, "share": 50}])  # fmt: skip
+    contract(sales, "70.00", "2026-06-04", as_="ron")
+    with sales.runtime.write() as work:
+        measures.ensure_defaults(work)
+        measure = measures.get_measure(work, "contract_amount")
+        everybody = measures.counted_by_member(work, measure, *JUNE)
+        alone = {m: measures.counted(work, measure, *JUNE, m) for m in (rita, ron)}
+    assert everybody == alone
+    assert [value for _, value in everybody[ron]] == [Decimal(150), Decimal(70)]
