@@ -1,9 +1,12 @@
-"""The sales plugin's REST API, ``/api/v1/sales/…``: targets and KPI scorecards as JSON.
+"""The sales plugin's REST API, ``/api/v1/sales/…``: targets, KPI scorecards and incentives
+(bonus statements, their payroll export, the what-if estimate) as JSON.
 
 The routes are thin: they read the query or body, call one service function
-(``targets.tree``, ``targets.progress``, ``kpi.scorecards``) in one unit of work as the
-calling user, and render what it returns. Who may see or change what is decided by those
-services (``org.scope_of``, ``org.may_manage``), exactly as for the plugin's pages.
+(``targets.tree``, ``targets.progress``, ``kpi.scorecards``, ``incentives.statements``,
+``incentives.export``, ``incentives.estimate``) in one unit of work as the calling user, and
+render what it returns. Who may see or change what is decided by those services
+(``org.scope_of``, ``org.may_manage``, finance/HR for runs and payroll), exactly as for the
+plugin's pages.
 
 The blueprint shares the engine API's token authentication and error bodies
 (``{"errors": [{"field", "message", "code"}]}``); its OpenAPI part is ``openapi.py``.
@@ -12,6 +15,7 @@ Lists come wrapped in an object (``{"period": …, "targets": [...]}``) as the e
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -24,9 +28,15 @@ from formflow.errors import BadRequest, FieldError, Forbidden, FormflowError, No
 from formflow.runtime import Work
 
 from . import org
+from .incentives import estimate as estimator
+from .incentives import export as payroll
+from .incentives import statements
 from .kpi import scorecards
 from .periods import Period
 from .targets import progress, tree
+
+EXPORT_FORMATS = ("csv", "xlsx")
+STATEMENT_DECIMALS = ("base", "attainment", "rate", "amount")
 
 blueprint = Blueprint("sales_api", __name__, url_prefix="/api/v1/sales")
 
@@ -183,6 +193,103 @@ def publish_scorecards() -> Response:
     return respond(result)
 
 
+# -- incentives ------------------------------------------------------------------------------
+
+
+@blueprint.post("/incentives/runs")
+def run_incentives() -> Response:
+    body = json_body()
+    _only(body, {"period"})
+    period = _period(body.get("period"), required=True)
+    with write() as work:
+        report = statements.run_period(work, period)
+    return respond(report)
+
+
+@blueprint.get("/incentives/statements")
+def list_statements() -> Response:
+    period = _period(request.args.get("period"), required=True)
+    member = _member(request.args.get("member"))
+    with read() as work:
+        if member is not None and not org.scope_of(work).sees_member(member):
+            raise Forbidden(f"you may not see the bonus statements of user #{member}")
+        found = statements.list_statements(work, period, member=member)
+    return respond({"period": period, "statements": [_statement(s) for s in found]})
+
+
+@blueprint.get("/incentives/statements/<int:statement_id>")
+def get_statement(statement_id: int) -> Response:
+    with read() as work:
+        found = statements.get_statement(work, statement_id)
+    return respond(_statement(found))
+
+
+@blueprint.post("/incentives/statements/<int:statement_id>/submit")
+def submit_statement(statement_id: int) -> Response:
+    body = json_body() if request.get_data(cache=True).strip() else {}
+    _only(body, set())
+    with write() as work:
+        result = statements.submit(work, statement_id)
+    return respond(result)
+
+
+@blueprint.get("/incentives/export")
+def export_statements() -> Response:
+    period = _period(request.args.get("period"), required=True)
+    fmt = request.args.get("format") or "csv"
+    if fmt not in EXPORT_FORMATS:
+        raise BadRequest([FieldError("format", "must be csv or xlsx", "enum")])
+    with read() as work:
+        content, mimetype, filename = payroll.export(work, period, fmt)
+    return Response(
+        content,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@blueprint.post("/incentives/estimate")
+def estimate_payout() -> Response:
+    body = json_body()
+    _only(body, {"member", "period", "opportunities"})
+    period = _period(body.get("period"), required=True)
+    member = body.get("member")
+    if member is not None and not _is_id(member):
+        raise BadRequest([FieldError("member", "must be a user id (a whole number)", "type")])
+    chosen = body.get("opportunities")
+    if chosen is None:
+        raise BadRequest(
+            [FieldError("opportunities", "is required: a list of opportunity ids", "required")]
+        )
+    if not isinstance(chosen, list):
+        raise BadRequest([FieldError("opportunities", "must be a list of ids", "type")])
+    for i, opportunity in enumerate(chosen):
+        if not _is_id(opportunity):
+            raise BadRequest(
+                [FieldError(f"opportunities[{i}]", "must be an opportunity id", "type")]
+            )
+    with read() as work:
+        result = estimator.estimate(work, member or work.actor_id, period, chosen)
+    return respond(result)
+
+
+def _statement(statement: dict[str, Any]) -> dict[str, Any]:
+    """A stored statement with its money and rates as exact decimal text: the record hands
+    them back as numbers, and a client must not round a cent away."""
+    return {
+        **statement,
+        "total": _decimal_text(statement["total"]),
+        "lines": [
+            {**line, **{key: _decimal_text(line[key]) for key in STATEMENT_DECIMALS}}
+            for line in statement["lines"]
+        ],
+    }
+
+
+def _decimal_text(value: Any) -> str | None:
+    return None if value is None else format(Decimal(str(value)), "f")
+
+
 # -- parsing ---------------------------------------------------------------------------------
 
 
@@ -206,6 +313,10 @@ def _member(raw: str | None) -> int | None:
     if not raw.isdigit() or int(raw) < 1:
         raise BadRequest([FieldError("member", "must be a user id (a whole number)", "type")])
     return int(raw)
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _flag(name: str, raw: str | None) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 
 from formflow.api.openapi_common import errors, json_response, ref
 
+from .incentives.plans import KINDS
 from .kpi.scoring import DIMENSIONS
 from .periods import ACCEPTED
 from .targets.tree import LEVELS, METHODS
@@ -49,6 +50,15 @@ _TARGET_ID = {
     "description": "The `sales_target` record's id",
     "schema": {"type": "integer", "minimum": 1},
 }
+_STATEMENT_ID = {
+    "name": "statement_id",
+    "in": "path",
+    "required": True,
+    "description": "The `bonus_statement` record's id",
+    "schema": {"type": "integer", "minimum": 1},
+}
+STATEMENT_STATUSES = ["draft", "in_approval", "approved", "rejected", "superseded"]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _MEMBER = {
     "name": "member",
     "in": "path",
@@ -277,6 +287,164 @@ SCHEMAS: dict[str, Any] = {
             "already_published": {"type": "integer"},
         },
     },
+    "SalesRun": {
+        "type": "object",
+        "required": ["period"],
+        "additionalProperties": False,
+        "properties": {"period": {"type": "string", "description": PERIOD_TEXT}},
+    },
+    "SalesRunReport": {
+        "type": "object",
+        "required": ["period", "drafts", "adjustments", "unchanged", "in_approval"],
+        "properties": {
+            "period": {"type": "string"},
+            "drafts": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": "The draft statements written (new, or rewritten in place)",
+            },
+            "adjustments": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": "Adjustment statements of what differs from an approved one",
+            },
+            "unchanged": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": "The people whose approved statement still holds",
+            },
+            "in_approval": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": "The people whose statement is in approval: left alone",
+            },
+        },
+    },
+    "SalesStatementLine": {
+        "type": "object",
+        "required": ["rule", "kind", "amount", "explanation"],
+        "properties": {
+            "rule": {"type": "string", "description": "The plan rule's key"},
+            "name": {"type": ["string", "null"]},
+            "kind": {"enum": list(KINDS)},
+            "base": {**MAYBE_DECIMAL, "description": "What the rate was applied to"},
+            "attainment": {**MAYBE_DECIMAL, "description": "Actual / target, 1 = 100 %"},
+            "rate": {**MAYBE_DECIMAL, "description": "The rate applied, 0.02 = 2 %"},
+            "amount": DECIMAL,
+            "explanation": {"type": ["string", "null"], "description": "How it was reached"},
+            "records": {
+                "type": ["string", "null"],
+                "description": "The records it counted, as `form:id=value,…` (`;` between forms)",
+            },
+        },
+    },
+    "SalesStatement": {
+        "type": "object",
+        "description": "A person's bonus statement (奖金单) of a period under one plan",
+        "required": ["id", "member", "period", "plan", "total", "status", "lines"],
+        "properties": {
+            "id": {"type": "integer"},
+            "revision": {"type": "integer"},
+            "member": {"type": "integer"},
+            "period": {"type": "string"},
+            "plan": {"type": "integer", "description": "The `incentive_plan` record"},
+            "total": MAYBE_DECIMAL,
+            "status": {
+                "enum": STATEMENT_STATUSES,
+                "description": "Approved statements are locked; a rerun adds an adjustment",
+            },
+            "adjusts": {**MAYBE_ID, "description": "The approved statement this one adjusts"},
+            "note": {"type": ["string", "null"]},
+            "lines": {"type": "array", "items": ref("SalesStatementLine")},
+        },
+    },
+    "SalesStatementList": {
+        "type": "object",
+        "required": ["period", "statements"],
+        "properties": {
+            "period": {"type": "string"},
+            "statements": {
+                "type": "array",
+                "description": "Of the people the caller may see; superseded drafts left out",
+                "items": ref("SalesStatement"),
+            },
+        },
+    },
+    "SalesStatementSubmitted": {
+        "type": "object",
+        "required": ["statement", "status", "instance"],
+        "properties": {
+            "statement": {"type": "integer"},
+            "status": {"const": "in_approval"},
+            "instance": {"type": "integer", "description": "The bonus approval's flow instance"},
+        },
+    },
+    "SalesEstimateRequest": {
+        "type": "object",
+        "required": ["period", "opportunities"],
+        "additionalProperties": False,
+        "properties": {
+            "member": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "Whose payout (someone the caller may see); the caller when "
+                "left out",
+            },
+            "period": {"type": "string", "description": PERIOD_TEXT},
+            "opportunities": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 1},
+                "description": "Open opportunities of theirs, counted as signed in the period",
+            },
+        },
+    },
+    "SalesEstimateLine": {
+        "type": "object",
+        "required": ["rule", "kind", "amount", "explanation"],
+        "properties": {
+            "rule": {"type": "string"},
+            "name": {"type": "string"},
+            "kind": {"enum": list(KINDS)},
+            "amount": DECIMAL,
+            "explanation": {"type": "string"},
+        },
+    },
+    "SalesEstimate": {
+        "type": "object",
+        "required": [
+            "member",
+            "period",
+            "opportunities",
+            "added",
+            "current",
+            "estimated",
+            "difference",
+            "current_lines",
+            "estimated_lines",
+        ],
+        "properties": {
+            "member": {"type": "integer"},
+            "period": {"type": "string"},
+            "opportunities": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "amount"],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "name": {"type": ["string", "null"]},
+                        "amount": DECIMAL,
+                    },
+                },
+            },
+            "added": {**DECIMAL, "description": "The opportunities' amounts, summed"},
+            "current": {**DECIMAL, "description": "The payout as things stand"},
+            "estimated": {**DECIMAL, "description": "The payout with them signed"},
+            "difference": {**DECIMAL, "description": "estimated − current"},
+            "current_lines": {"type": "array", "items": ref("SalesEstimateLine")},
+            "estimated_lines": {"type": "array", "items": ref("SalesEstimateLine")},
+        },
+    },
 }
 
 
@@ -427,6 +595,109 @@ def paths() -> dict[str, Any]:
                 "responses": {
                     "200": json_response(ref("SalesPublished")),
                     **errors(400, 401, 403, 422),
+                },
+            }
+        },
+        "/sales/incentives/runs": {
+            "post": {
+                "operationId": "runSalesIncentives",
+                "tags": _TAGS,
+                "summary": "Compute and store the period's bonus statements: drafts rewritten, "
+                "approved ones adjusted, those in approval left alone (finance, HR or an "
+                "admin)",
+                "requestBody": _body(ref("SalesRun")),
+                "responses": {
+                    "200": json_response(ref("SalesRunReport")),
+                    **errors(400, 401, 403, 422),
+                },
+            }
+        },
+        "/sales/incentives/statements": {
+            "get": {
+                "operationId": "listBonusStatements",
+                "tags": _TAGS,
+                "summary": "The period's bonus statements of the people the caller may see "
+                "(a rep: their own)",
+                "parameters": [
+                    _period(required=True),
+                    {
+                        "name": "member",
+                        "in": "query",
+                        "required": False,
+                        "description": "Only this person's (403 when the caller may not see them)",
+                        "schema": {"type": "integer", "minimum": 1},
+                    },
+                ],
+                "responses": {
+                    "200": json_response(ref("SalesStatementList")),
+                    **errors(400, 401, 403),
+                },
+            }
+        },
+        "/sales/incentives/statements/{statement_id}": {
+            "get": {
+                "operationId": "getBonusStatement",
+                "tags": _TAGS,
+                "summary": "A bonus statement, each line with how it was reached",
+                "parameters": [_STATEMENT_ID],
+                "responses": {
+                    "200": json_response(ref("SalesStatement")),
+                    **errors(401, 403, 404),
+                },
+            }
+        },
+        "/sales/incentives/statements/{statement_id}/submit": {
+            "post": {
+                "operationId": "submitBonusStatement",
+                "tags": _TAGS,
+                "summary": "Send a draft (or rejected) statement to the bonus approval: the "
+                "person's manager, then finance and HR (finance, HR or an admin)",
+                "parameters": [_STATEMENT_ID],
+                "responses": {
+                    "200": json_response(ref("SalesStatementSubmitted")),
+                    **errors(400, 401, 403, 404),
+                },
+            }
+        },
+        "/sales/incentives/export": {
+            "get": {
+                "operationId": "exportBonusStatements",
+                "tags": _TAGS,
+                "summary": "The period's approved statements for payroll: a row per person "
+                "(CSV), or that sheet and a sheet of every line (XLSX) (finance, HR or an "
+                "admin)",
+                "parameters": [
+                    _period(required=True),
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"enum": ["csv", "xlsx"], "default": "csv"},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The file, as an attachment named `bonus-<period>.<format>`",
+                        "content": {
+                            "text/csv": {"schema": {"type": "string"}},
+                            XLSX: {"schema": {"type": "string", "format": "binary"}},
+                        },
+                    },
+                    **errors(400, 401, 403),
+                },
+            }
+        },
+        "/sales/incentives/estimate": {
+            "post": {
+                "operationId": "estimateSalesPayout",
+                "tags": _TAGS,
+                "summary": "What if: the period's payout as things stand and with the chosen "
+                "open opportunities signed, line by line (one's own, or of someone the "
+                "caller may see)",
+                "requestBody": _body(ref("SalesEstimateRequest")),
+                "responses": {
+                    "200": json_response(ref("SalesEstimate")),
+                    **errors(400, 401, 403),
                 },
             }
         },

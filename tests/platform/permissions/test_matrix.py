@@ -20,6 +20,7 @@ from tests.conftest import grant
 from tests.platform.files.test_uploads import png
 from tests.platform.permissions.org import DEAL, REP_GRANTS, build
 from tests.plugins.sales_performance.test_api import (
+    matrix_draft,
     matrix_month,
     matrix_target,
     sales_api,
@@ -735,6 +736,52 @@ RULES: dict[str, list[Case]] = {
             lambda w: sales_api(w, "/kpi/publish"),
             ADMIN,
             body=lambda w: {"period": "2026-03"},
+        )
+    ],
+    # the sales API's incentives: rep_a's March bonus statement (and a fresh April draft per
+    # call to send to approval); runs and the payroll file are finance's, HR's or an admin's
+    "sales_api.run_incentives": [
+        Case(
+            "POST",
+            lambda w: _perf(w, sales_api(w, "/incentives/runs")),
+            ADMIN,
+            body=lambda w: {"period": "2026-03"},
+        )
+    ],
+    "sales_api.list_statements": [
+        Case(
+            "GET",
+            lambda w: _perf(w, sales_api(w, "/incentives/statements?period=2026-03")),
+            SIGNED_IN,
+        )
+    ],
+    "sales_api.get_statement": [
+        Case(
+            "GET",
+            lambda w: sales_api(w, f"/incentives/statements/{matrix_performance(w)['statement']}"),
+            REVIEWERS,
+        )
+    ],
+    "sales_api.submit_statement": [
+        Case(
+            "POST",
+            lambda w: sales_api(w, f"/incentives/statements/{matrix_draft(w)}/submit"),
+            ADMIN,
+        )
+    ],
+    "sales_api.export_statements": [
+        Case(
+            "GET",
+            lambda w: _perf(w, sales_api(w, "/incentives/export?period=2026-03&format=xlsx")),
+            ADMIN,
+        )
+    ],
+    "sales_api.estimate_payout": [
+        Case(
+            "POST",
+            lambda w: _perf(w, sales_api(w, "/incentives/estimate")),
+            REVIEWERS,
+            body=lambda w: {"member": w.org.rep_a.id, "period": "2026-03", "opportunities": []},
         )
     ],
 }

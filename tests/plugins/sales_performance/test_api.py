@@ -1,22 +1,29 @@
-"""The sales REST API (/api/v1/sales/…): targets and KPI scorecards over HTTP, each answer
-checked against the OpenAPI document, each refusal naming its field."""
+"""The sales REST API (/api/v1/sales/…): targets, KPI scorecards and incentives over HTTP,
+each answer checked against the OpenAPI document, each refusal naming its field."""
 
 from __future__ import annotations
 
+import csv
+import io
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
+from openpyxl import load_workbook
 
 from formflow.api.openapi import build_document
 from formflow.definitions.service import get_form
+from formflow.errors import Forbidden
 from formflow.people import service as people
 from formflow.records import service as records
 from sales_performance import measures
+from sales_performance.incentives import export, statements
 from sales_performance.kpi import plans
-from tests.conftest import EVERYONE_OWN, Api, grant
+from tests.conftest import EVERYONE_OWN, Api, grant, make_person
 from tests.platform.api.test_openapi import _check
+from tests.platform.automations.world import drain
+from tests.plugins.sales_performance.test_incentives import commission, contract, plan, rep_target
 from tests.plugins.sales_performance.test_kpi import june_for_rita
 from tests.plugins.sales_performance.test_targets import department, target
 from tests.plugins.sales_performance.world import APP, Sales, build
@@ -67,6 +74,12 @@ def test_the_sales_endpoints_are_in_a_valid_openapi_document(api):
         "/sales/kpi/scorecards",
         "/sales/kpi/scorecards/{member}/{period}/{metric}/records",
         "/sales/kpi/publish",
+        "/sales/incentives/runs",
+        "/sales/incentives/statements",
+        "/sales/incentives/statements/{statement_id}",
+        "/sales/incentives/statements/{statement_id}/submit",
+        "/sales/incentives/export",
+        "/sales/incentives/estimate",
     }
     for ops in sales_paths.values():
         for operation in ops.values():
@@ -310,6 +323,10 @@ def test_the_sales_api_asks_for_a_token(app, sales):
         ("GET", "/api/v1/sales/targets"),
         ("GET", "/api/v1/sales/kpi/scorecards?period=2026-06"),
         ("POST", "/api/v1/sales/kpi/publish"),
+        ("POST", "/api/v1/sales/incentives/runs"),
+        ("GET", "/api/v1/sales/incentives/statements?period=2026-06"),
+        ("GET", "/api/v1/sales/incentives/export?period=2026-06"),
+        ("POST", "/api/v1/sales/incentives/estimate"),
     ):
         response = client.open(path, method=method, json={"period": "2026-06"})
         assert response.status_code == 401, path
@@ -327,6 +344,261 @@ def test_scorecards_work_on_a_fresh_install_where_no_plan_exists_yet(runtime, ad
     cards = rita.get("/sales/kpi/scorecards?period=2026-06")
     assert cards.status_code == 200, cards.body
     assert [card["member"] for card in cards.body["scorecards"]] == [world.people["rita"].id]
+
+
+# -- incentives ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def paid(runtime, admin) -> Sales:
+    """The sales world paying by incentive plans (as test_incentives sets it up): rita and
+    ron hold the role ``closer``, fay ``finance``, hana ``hr``."""
+    world = build(runtime, admin)
+    world.people["hana"] = make_person(runtime, "hana")
+    with runtime.write() as work:
+        closer = people.ensure_role(work, "closer", "Closer")
+        hr = people.ensure_role(work, "hr", "HR")
+        finance = people.ensure_role(work, "finance", "Finance")
+        for name in ("rita", "ron"):
+            people.set_roles(work, world.people[name].id, [closer.id])
+        people.set_roles(work, world.people["hana"].id, [hr.id])
+        people.set_roles(work, world.people["fay"].id, [finance.id])
+        plans.ensure_defaults(work)
+    grant(runtime, f"{APP}.payment", EVERYONE_OWN)
+    return world
+
+
+@pytest.fixture
+def paid_as(app, paid) -> Any:
+    client = app.test_client()
+    return lambda name: Api(client, paid.people[name])
+
+
+def june(sales: Sales) -> None:
+    """rita: 1,300,000 signed against 1,000,000 (2/4/6/8 % marginal: 44,000); ron: 50,000
+    against 100,000 (2 %: 1,000)."""
+    plan(sales, commission())
+    rep_target(sales, "rita", "1000000")
+    rep_target(sales, "ron", "100000")
+    contract(sales, "1000000")
+    contract(sales, "300000")
+    contract(sales, "50000", as_="ron")
+
+
+def test_finance_runs_a_period_and_each_person_sees_the_statements_they_may(
+    paid, paid_as, document
+):
+    june(paid)
+    rita, ron = paid.people["rita"].id, paid.people["ron"].id
+    for name in ("rita", "max"):
+        refused = paid_as(name).post("/sales/incentives/runs", {"period": "2026-06"})
+        assert refused.status_code == 403, name
+        _check(document, "/sales/incentives/runs", "post", refused)
+    assert paid_as("admin").get("/sales/incentives/statements?period=2026-06").body == {
+        "period": "2026-06",
+        "statements": [],
+    }  # nothing was run
+
+    done = paid_as("fay").post("/sales/incentives/runs", {"period": "2026-06"})
+    assert done.status_code == 200, done.body
+    _check(document, "/sales/incentives/runs", "post", done)
+    assert len(done.body["drafts"]) == 2
+    assert done.body["adjustments"] == done.body["unchanged"] == done.body["in_approval"] == []
+    again = paid_as("hana").post("/sales/incentives/runs", {"period": "2026-06"}).body
+    assert again["drafts"] == done.body["drafts"]  # rewritten in place, not duplicated
+
+    everyone = paid_as("admin").get("/sales/incentives/statements?period=2026-06")
+    _check(document, "/sales/incentives/statements", "get", everyone)
+    assert {s["member"] for s in everyone.body["statements"]} == {rita, ron}
+    managed = paid_as("max").get("/sales/incentives/statements?period=2026-06").body
+    assert {s["member"] for s in managed["statements"]} == {rita, ron}
+    mine = paid_as("rita").get("/sales/incentives/statements?period=2026-06")
+    _check(document, "/sales/incentives/statements", "get", mine)
+    [statement] = mine.body["statements"]
+    assert (statement["member"], statement["status"]) == (rita, "draft")
+    [line] = statement["lines"]
+    assert (line["rule"], line["kind"], line["amount"]) == ("commission", "commission", "44000.00")
+    assert (line["base"], line["attainment"], line["rate"]) == ("1300000", "1.3000", None)
+    assert statement["total"] == "44000.00"
+    assert "44,000" in line["explanation"] and line["records"].startswith("contract:")
+    only = paid_as("max").get(f"/sales/incentives/statements?period=2026-06&member={ron}")
+    assert [s["member"] for s in only.body["statements"]] == [ron]
+    refused = paid_as("rita").get(f"/sales/incentives/statements?period=2026-06&member={ron}")
+    assert refused.status_code == 403
+    _check(document, "/sales/incentives/statements", "get", refused)
+
+    path = "/sales/incentives/statements/{statement_id}"
+    shown = paid_as("rita").get(f"/sales/incentives/statements/{statement['id']}")
+    assert shown.status_code == 200
+    _check(document, path, "get", shown)
+    assert shown.body == statement
+    other = paid_as("ron").get(f"/sales/incentives/statements/{statement['id']}")
+    assert other.status_code == 403
+    _check(document, path, "get", other)
+    missing = paid_as("admin").get("/sales/incentives/statements/999999")
+    assert missing.status_code == 404
+    _check(document, path, "get", missing)
+
+
+def test_incentive_requests_refuse_a_missing_or_unknown_field_naming_it(paid, paid_as, document):
+    admin = paid_as("admin")
+    for body, field in (
+        ({}, "period"),
+        ({"period": "June"}, "period"),
+        ({"period": "2026-06", "dry_run": True}, "dry_run"),
+    ):
+        refused = admin.post("/sales/incentives/runs", body)
+        assert refused.status_code == 400 and fields(refused) == [field], body
+        _check(document, "/sales/incentives/runs", "post", refused)
+    for path, field in (
+        ("/sales/incentives/statements", "period"),
+        ("/sales/incentives/statements?period=2026-13", "period"),
+        ("/sales/incentives/statements?period=2026-06&member=me", "member"),
+    ):
+        refused = admin.get(path)
+        assert refused.status_code == 400 and fields(refused) == [field], path
+        _check(document, "/sales/incentives/statements", "get", refused)
+
+
+def test_a_draft_is_sent_to_approval_once_by_finance_hr_or_an_admin(paid, paid_as, document):
+    june(paid)
+    paid_as("admin").post("/sales/incentives/runs", {"period": "2026-06"})
+    [mine] = paid_as("rita").get("/sales/incentives/statements?period=2026-06").body["statements"]
+    path = "/sales/incentives/statements/{statement_id}/submit"
+    url = f"/sales/incentives/statements/{mine['id']}/submit"
+    for name in ("rita", "max"):
+        refused = paid_as(name).post(url)
+        assert refused.status_code == 403, name
+        _check(document, path, "post", refused)
+    extra = paid_as("hana").post(url, {"comment": "please"})
+    assert extra.status_code == 400 and fields(extra) == ["comment"]
+    assert paid_as("rita").get(f"/sales/incentives/statements/{mine['id']}").body == mine
+
+    sent = paid_as("hana").post(url)
+    assert sent.status_code == 200, sent.body
+    _check(document, path, "post", sent)
+    assert (sent.body["statement"], sent.body["status"]) == (mine["id"], "in_approval")
+    twice = paid_as("fay").post(url)
+    assert twice.status_code == 400 and fields(twice) == ["status"]
+    assert "in_approval" in twice.body["errors"][0]["message"]
+    _check(document, path, "post", twice)
+    assert paid_as("admin").post("/sales/incentives/statements/999999/submit").status_code == 404
+
+    drain(paid.runtime)
+    assert paid.approvers_until_done(mine["id"]) == [["max"], ["fay", "hana"]]
+    approved = paid_as("rita").get(f"/sales/incentives/statements/{mine['id']}").body
+    assert approved["status"] == "approved"
+
+
+def test_finance_exports_the_approved_statements_for_payroll(paid, paid_as, document):
+    plan(paid, commission(tiers="0-:10%", mode="retroactive"))
+    rep_target(paid, "rita", "100000")
+    contract(paid, "12345.67")
+    paid_as("fay").post("/sales/incentives/runs", {"period": "2026-06"})
+    [mine] = paid_as("rita").get("/sales/incentives/statements?period=2026-06").body["statements"]
+    paid_as("fay").post(f"/sales/incentives/statements/{mine['id']}/submit")
+    drain(paid.runtime)
+    paid.approvers_until_done(mine["id"])
+    documented = document["paths"]["/sales/incentives/export"]["get"]["responses"]["200"]
+
+    as_csv = paid_as("fay").get("/sales/incentives/export?period=2026-06&format=csv")
+    assert as_csv.status_code == 200
+    assert as_csv.mimetype in documented["content"]
+    assert 'filename="bonus-2026-06.csv"' in as_csv.headers["Content-Disposition"]
+    [row] = csv.DictReader(io.StringIO(as_csv.get_data().decode("utf-8-sig")))
+    assert (row["username"], row["approved_total"], row["statements"]) == (
+        "rita",
+        "1234.57",
+        str(mine["id"]),
+    )
+    assert paid_as("hana").get("/sales/incentives/export?period=2026-06").mimetype == "text/csv"
+
+    as_xlsx = paid_as("admin").get("/sales/incentives/export?period=2026-06&format=xlsx")
+    assert as_xlsx.status_code == 200
+    assert as_xlsx.mimetype in documented["content"]
+    assert 'filename="bonus-2026-06.xlsx"' in as_xlsx.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(as_xlsx.get_data()))
+    assert [cell.value for cell in book["Payroll"][2]][:2] == ["rita", "rita"]
+    assert Decimal(str(book["Payroll"]["D2"].value)) == Decimal("1234.57")
+    assert (book["Lines"]["E2"].value, book["Lines"]["F2"].value) == ("commission", "commission")
+
+    for name in ("rita", "max"):
+        refused = paid_as(name).get("/sales/incentives/export?period=2026-06&format=xlsx")
+        assert refused.status_code == 403, name
+        _check(document, "/sales/incentives/export", "get", refused)
+    for path, field in (
+        ("/sales/incentives/export?format=csv", "period"),
+        ("/sales/incentives/export?period=2026-06&format=pdf", "format"),
+    ):
+        refused = paid_as("fay").get(path)
+        assert refused.status_code == 400 and fields(refused) == [field], path
+        _check(document, "/sales/incentives/export", "get", refused)
+
+
+def test_the_payroll_export_refuses_everyone_but_finance_hr_and_admins_itself(paid):
+    """The rule is the service's, not only the API's: every caller of it gets it."""
+    for name in ("rita", "max"):
+        with pytest.raises(Forbidden), paid.runtime.read(paid.user(name)) as work:
+            export.export(work, "2026-06", "csv")
+    with paid.runtime.read(paid.user("hana")) as work:
+        content, mimetype, _ = export.export(work, "2026-06", "csv")
+    assert mimetype == "text/csv" and content.decode("utf-8-sig").startswith("username,")
+
+
+def test_the_what_if_estimate_of_closing_an_opportunity(paid, paid_as, document):
+    plan(paid, commission())
+    rep_target(paid, "rita", "1000000")
+    contract(paid, "700000")
+    rita = paid.people["rita"].id
+    prospect = paid.customer("Prospect")
+    big = paid.create("opportunity", name="big", customer=prospect, stage="negotiation",
+                      amount="600000", expected_close="2026-06-25")  # fmt: skip
+    won = paid.create("opportunity", name="won", customer=prospect, stage="won",
+                      amount="1000", expected_close="2026-06-02")  # fmt: skip
+    rons = paid.create("opportunity", as_="ron", name="ron's", stage="negotiation",
+                       customer=paid.customer("Ron's", as_="ron"), amount="5000",
+                       expected_close="2026-06-20")  # fmt: skip
+
+    path = "/sales/incentives/estimate"
+    mine = paid_as("rita").post(path, {"period": "2026-06", "opportunities": [big]})
+    assert mine.status_code == 200, mine.body
+    _check(document, path, "post", mine)
+    # now 700,000 × 2 % = 14,000; with 1,300,000 of 1,000,000, marginally:
+    # 800,000 × 2 % + 200,000 × 4 % + 200,000 × 6 % + 100,000 × 8 % = 44,000
+    assert (mine.body["member"], mine.body["added"]) == (rita, "600000.00")
+    assert [Decimal(mine.body[k]) for k in ("current", "estimated", "difference")] == [
+        Decimal(14000),
+        Decimal(44000),
+        Decimal(30000),
+    ]
+    assert mine.body["opportunities"] == [{"id": big, "name": "big", "amount": "600000.00"}]
+    assert [line["amount"] for line in mine.body["estimated_lines"]] == ["44000.00"]
+    managed = paid_as("max").post(
+        path, {"member": rita, "period": "2026-06", "opportunities": [big]}
+    )
+    assert managed.status_code == 200 and managed.body["estimated"] == mine.body["estimated"]
+
+    refused = paid_as("ron").post(path, {"member": rita, "period": "2026-06", "opportunities": []})
+    assert refused.status_code == 403
+    _check(document, path, "post", refused)
+    for body, field in (
+        ({"period": "2026-06", "opportunities": [big, "x"]}, "opportunities[1]"),
+        ({"period": "2026-06", "opportunities": [big, True]}, "opportunities[1]"),
+        ({"period": "2026-06", "opportunities": [999999]}, "opportunities[0]"),
+        ({"period": "2026-06", "opportunities": [big, won]}, "opportunities[1]"),
+        ({"period": "2026-06", "opportunities": [rons]}, "opportunities[0]"),
+        ({"period": "2026-06", "opportunities": big}, "opportunities"),
+        ({"period": "2026-06"}, "opportunities"),
+        ({"opportunities": [big]}, "period"),
+        ({"period": "2026-06", "opportunities": [], "member": "me"}, "member"),
+        ({"period": "2026-06", "opportunities": [], "amount": 5}, "amount"),
+    ):
+        bad = paid_as("rita").post(path, body)
+        assert bad.status_code == 400, (body, bad.body)
+        assert fields(bad) == [field], body
+        _check(document, path, "post", bad)
+    unpaid = paid_as("fay").post(path, {"period": "2026-06", "opportunities": []})
+    assert unpaid.status_code == 400 and fields(unpaid) == ["member"]  # no plan pays finance
 
 
 # -- for the permission matrix (tests/platform/permissions/test_matrix.py) -----------------
@@ -383,3 +655,18 @@ def matrix_month(world: Any) -> int:
     quarter = matrix_target(world, "override")
     with world.runtime.read() as work:
         return tree.children_of(work, quarter)[0].id
+
+
+def matrix_draft(world: Any) -> int:
+    """A new draft April bonus statement of rep_a's (one per call: submitting it uses it
+    up), under the plan that pays rep_a's March statement."""
+    from tests.plugins.sales_performance.test_performance_pages import matrix_performance
+
+    march = matrix_performance(world)["statement"]
+    with world.runtime.write() as work:
+        paying = statements.get_statement(work, march)["plan"]
+        return records.create_as_step(
+            work,
+            statements.statement_form(work),
+            {"member": world.org.rep_a.id, "period": "2026-04", "plan": paying, "status": "draft"},
+        ).id
