@@ -78,6 +78,18 @@ def local_today(work: Work) -> dt.date:
     return work.now.astimezone(ZoneInfo(work.config.timezone)).date()
 
 
+def period_argument(work: Work, call: Call) -> str:
+    """The period a scheduled run is for: its ``period`` argument, else the ``period_kind``
+    (default month) that just ended, in the organisation's time zone."""
+    from .periods import Period
+
+    key = call.arguments.get("period")
+    if key:
+        return str(key)
+    kind = str(call.arguments.get("period_kind", "month"))
+    return Period.containing(kind, local_today(work)).previous().key
+
+
 def _money(value: Any) -> Decimal:
     return Decimal(str(value)) if value not in (None, "") else Decimal(0)
 

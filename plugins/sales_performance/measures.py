@@ -580,38 +580,7 @@ def counted(
 ) -> list[tuple[int, Decimal]]:
     """The records a measure counted for one member, with what each contributed (its
     credited share of the value; 1 for a count): the click-through behind a number."""
-    compiled = compile_measure(work, measure)
-    where = compiled.conditions + _bounds(compiled, start, end)
-    value = (
-        field_sql(compiled.value, compiled.dialect)
-        if compiled.value is not None
-        else literal_column("1")
-    )
-    found: list[tuple[int, Decimal]] = []
-    if compiled.credit is None:
-        statement = select(Record.id, value).where(*where, compiled.member == member)
-        for record_id, raw in work.session.execute(statement.order_by(Record.id).limit(limit)):
-            found.append((record_id, _plain(raw)))
-        return found
-    rows, split_member, share, unsplit = _shares(compiled)
-    for record_id, raw in work.session.execute(
-        select(Record.id, value)
-        .where(*where, unsplit, compiled.member == member)
-        .order_by(Record.id)
-        .limit(limit)
-    ):
-        found.append((record_id, _plain(raw)))
-    for record_id, raw, part in work.session.execute(
-        select(Record.id, value, share)
-        .select_from(Record)
-        .join(rows, true())
-        .where(*where, split_member == member)
-        .order_by(Record.id)
-        .limit(limit)
-    ):
-        found.append((record_id, _plain(raw) * Decimal(part) / 10000))
-    found.sort()
-    return found[:limit]
+    return _contributions(work, measure, start, end, member).get(member, [])[:limit]
 
 
 def counted_by_member(
@@ -620,6 +589,13 @@ def counted_by_member(
     """:func:`counted` for everybody at once (one query, two with a credit split): member →
     [(record id, what it contributed)], by record id — for a run that lists the records
     behind every person's line."""
+    return _contributions(work, measure, start, end, None)
+
+
+def _contributions(
+    work: Work, measure: Measure, start: dt.date, end: dt.date, member: int | None
+) -> dict[int, list[tuple[int, Decimal]]]:
+    """Member → [(record id, contribution)] for one member or (None) everybody."""
     compiled = compile_measure(work, measure)
     where = compiled.conditions + _bounds(compiled, start, end)
     value = (
@@ -627,24 +603,25 @@ def counted_by_member(
         if compiled.value is not None
         else literal_column("1")
     )
-    found: dict[int, list[tuple[int, Decimal]]] = {}
+    whole = literal_column("10000")  # a share of 100 %, in hundredths of a percent
     statements = []
     if compiled.credit is None:
-        statements.append(select(compiled.member, Record.id, value, literal_column("10000"))
-                          .where(*where))  # fmt: skip
+        mine = [] if member is None else [compiled.member == member]
+        statements.append(select(compiled.member, Record.id, value, whole).where(*where, *mine))
     else:
         rows, split_member, share, unsplit = _shares(compiled)
+        mine = [] if member is None else [compiled.member == member]
         statements.append(
-            select(compiled.member, Record.id, value, literal_column("10000")).where(
-                *where, unsplit
-            )
+            select(compiled.member, Record.id, value, whole).where(*where, unsplit, *mine)
         )
+        mine = [] if member is None else [split_member == member]
         statements.append(
             select(split_member, Record.id, value, share)
             .select_from(Record)
             .join(rows, true())
-            .where(*where)
+            .where(*where, *mine)
         )
+    found: dict[int, list[tuple[int, Decimal]]] = {}
     for statement in statements:
         for who, record_id, raw, part in work.session.execute(statement):
             if who is not None:

@@ -79,6 +79,19 @@ def headed_by(work: Work, user_id: int) -> set[int]:
     return people.departments_below(work, roots)
 
 
+def team_of(work: Work, person: int) -> set[int]:
+    """The members of the departments ``person`` heads and every department below them
+    (themselves included when they are a member); empty for someone heading nothing."""
+    departments = headed_by(work, person)
+    if not departments:
+        return set()
+    return set(
+        work.session.scalars(
+            select(Membership.user_id).where(Membership.department_id.in_(departments))
+        )
+    )
+
+
 def scope_of(work: Work, user: User | None = None) -> Scope:
     """What the acting user (or ``user``) may see; system work (no actor) sees everything."""
     user = user if user is not None else work.actor
@@ -89,13 +102,7 @@ def scope_of(work: Work, user: User | None = None) -> Scope:
         found = Scope(True, frozenset(), frozenset())
     else:
         departments = headed_by(work, user.id)
-        members = {user.id}
-        if departments:
-            members |= set(
-                work.session.scalars(
-                    select(Membership.user_id).where(Membership.department_id.in_(departments))
-                )
-            )
+        members = {user.id} | team_of(work, user.id)
         found = Scope(False, frozenset(members), frozenset(departments))
     work.memo[key] = found
     return found

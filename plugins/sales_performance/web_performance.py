@@ -25,13 +25,14 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 
 from formflow.definitions.service import get_form
 from formflow.errors import FormflowError
-from formflow.people.models import User
+from formflow.people import service as people
 from formflow.records import service as records
 from formflow.records.prepare import from_document
 from formflow.runtime import Work
 from formflow.web.session import current_user, login_required, read, write
 
 from . import org
+from .functions import local_today
 from .incentives import estimate as estimator
 from .incentives import export as payroll
 from .incentives import statements
@@ -40,7 +41,6 @@ from .kpi import scorecards
 from .periods import Period
 from .split import format_percent
 from .targets import progress, tree
-from .targets.progress import local_today
 from .web import APP, WORDS, blueprint, say
 
 WORDS.update(
@@ -146,15 +146,6 @@ def _today() -> dt.date:
         return local_today(work)
 
 
-def _names(work: Work, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return {
-        user.id: user.display_name or user.username
-        for user in work.session.query(User).filter(User.id.in_(ids))
-    }
-
-
 def _fail(error: FormflowError) -> int:
     """Say what went wrong above the page (its status: 400, or stop at 403/404 — a refusal
     is not a form to correct)."""
@@ -184,7 +175,7 @@ def performance() -> Any:
         team = sorted(org.headed_by(work, me.id))
         team_cards = [c for c in cards if c.member != me.id] if team else []
         team_rows = [p for p in rows if p.target.member != me.id] if team else []
-        names = _names(work, {c.member for c in team_cards} | {me.id})
+        names = people.display_names(work, {c.member for c in team_cards} | {me.id})
     return render_template(
         "sales_performance/performance.html",
         period=period,
@@ -209,7 +200,7 @@ def targets() -> Any:
     level = request.args.get("level") or None
     with read() as work:
         rows = progress.progress(work, period.key, level=level)
-        names = _names(work, {p.target.member for p in rows if p.target.member})
+        names = people.display_names(work, {p.target.member for p in rows if p.target.member})
     order = {name: i for i, name in enumerate(tree.LEVELS)}
     rows.sort(key=lambda p: (order.get(p.target.level, 9), p.target.name))
     return render_template(
@@ -257,7 +248,9 @@ def target(target_id: int) -> Any:
             state = progress.progress_of(work, root, today)
             children = {c.id: progress.progress_of(work, c, today) for c in root.children}
             manages = org.may_manage(work, root.department, root.member)
-            names = _names(work, {t.member for t in [root, *root.children] if t.member is not None})
+            names = people.display_names(
+                work, {t.member for t in [root, *root.children] if t.member is not None}
+            )
     except FormflowError as error:
         abort(error.status)
     return render_template(
@@ -280,7 +273,7 @@ def kpi() -> Any:
     period = _period("month", request.args.get("period"))
     with read() as work:
         cards = scorecards.scorecards(work, period.key)
-        names = _names(work, {c.member for c in cards})
+        names = people.display_names(work, {c.member for c in cards})
     return render_template("sales_performance/kpi.html", period=period, cards=cards, names=names)
 
 
@@ -309,7 +302,7 @@ def scorecard(period_key: str, member: int) -> Any:
     try:
         with read() as work:
             card = scorecards.scorecard(work, period.key, member)
-            names = _names(work, {member})
+            names = people.display_names(work, {member})
     except FormflowError as error:
         abort(error.status)
     me = current_user()
@@ -329,7 +322,7 @@ def scorecard_records(period_key: str, member: int, metric: str) -> Any:
     try:
         with read() as work:
             rows = scorecards.counted_records(work, period.key, member, metric)
-            names = _names(work, {member})
+            names = people.display_names(work, {member})
     except (FormflowError, LookupError) as error:
         abort(getattr(error, "status", 404))
     return render_template(
@@ -342,19 +335,14 @@ def scorecard_records(period_key: str, member: int, metric: str) -> Any:
 # -- bonus statements -------------------------------------------------------------------------
 
 
-def _runs_incentives(work: Work) -> bool:
-    me = work.actor
-    return me is not None and (me.is_admin or bool(org.role_names(work, me.id) & {"finance", "hr"}))
-
-
 @blueprint.get("/bonus")
 @login_required
 def bonus() -> Any:
     period = _period("month", request.args.get("period"))
     with read() as work:
         found = statements.list_statements(work, period.key)
-        names = _names(work, {s["member"] for s in found})
-        runs = _runs_incentives(work)
+        names = people.display_names(work, {s["member"] for s in found})
+        runs = statements.may_run(work)
     return render_template(
         "sales_performance/bonus.html", period=period, statements=found, names=names, runs=runs
     )
@@ -379,8 +367,6 @@ def bonus_export() -> Any:
     period = _period("month", request.args.get("period"))
     try:
         with read() as work:
-            if not _runs_incentives(work):
-                abort(403)
             content, mimetype, filename = payroll.export(
                 work, period.key, request.args.get("format", "csv")
             )
@@ -407,8 +393,8 @@ def bonus_statement(statement_id: int) -> Any:
     try:
         with read() as work:
             found = statements.get_statement(work, statement_id)
-            names = _names(work, {found["member"]})
-            runs = _runs_incentives(work)
+            names = people.display_names(work, {found["member"]})
+            runs = statements.may_run(work)
     except FormflowError as error:
         abort(error.status)
     for line in found["lines"]:

@@ -125,16 +125,7 @@ class Context:
 
     def headed_team(self, person: int) -> set[int]:
         if person not in self._teams:
-            departments = org.headed_by(self.work, person)
-            self._teams[person] = (
-                set(
-                    self.work.session.scalars(
-                        select(Membership.user_id).where(Membership.department_id.in_(departments))
-                    )
-                )
-                if departments
-                else set()
-            )
+            self._teams[person] = org.team_of(self.work, person)
         return self._teams[person]
 
     def department(self, person: int) -> int | None:

@@ -15,7 +15,7 @@ from formflow.errors import BadRequest, FieldError
 from formflow.people.models import User
 from formflow.runtime import Work
 
-from .statements import _check_runs, list_statements
+from .statements import check_runs, list_statements
 
 PAYROLL = ("username", "name", "period", "approved_total", "statements")
 LINES = ("username", "name", "period", "statement", "rule", "kind", "base", "attainment",
@@ -63,7 +63,7 @@ def payroll(work: Work, period_key: Any) -> tuple[list[dict[str, Any]], list[dic
 def export(work: Work, period_key: Any, fmt: str = "csv") -> tuple[bytes, str, str]:
     """(content, mimetype, filename) of the period's approved statements (finance, HR or an
     admin only)."""
-    _check_runs(work)
+    check_runs(work)
     rows, lines = payroll(work, period_key)
     period = rows[0]["period"] if rows else str(period_key)
     if fmt == "csv":

@@ -8,19 +8,14 @@ from typing import Any
 from formflow.automations.functions import Call
 from formflow.runtime import Work
 
-from ..periods import Period
-from ..targets.progress import local_today
+from ..functions import period_argument
 from . import statements
 
 APP = "sales_performance"
 
 
 def run_incentives(work: Work, call: Call) -> dict[str, Any]:
-    key = call.arguments.get("period")
-    if not key:
-        kind = str(call.arguments.get("period_kind", "month"))
-        key = Period.containing(kind, local_today(work)).previous().key
-    return statements.run_period(work, key)
+    return statements.run_period(work, period_argument(work, call))
 
 
 def bonus_rejected(work: Work, call: Call) -> dict[str, Any]:

@@ -103,23 +103,23 @@ def _data(statement: Statement, lines: list[dict[str, Any]], **more: Any) -> dic
     }
 
 
-def _check_runs(work: Work) -> None:
+def may_run(work: Work) -> bool:
+    """Whether the acting user runs, submits and exports incentives: admins, finance and HR
+    (and system work)."""
     actor = work.actor
-    if (
-        actor is not None
-        and not actor.is_admin
-        and not org.role_names(work, actor.id)
-        & {
-            "finance",
-            "hr",
-        }
-    ):
+    return (
+        actor is None or actor.is_admin or bool(org.role_names(work, actor.id) & {"finance", "hr"})
+    )
+
+
+def check_runs(work: Work) -> None:
+    if not may_run(work):
         raise Forbidden("only finance, HR or an admin may run incentives")
 
 
 def run_period(work: Work, period_key: Any) -> dict[str, Any]:
     """Compute and store the period's statements (see the module docstring)."""
-    _check_runs(work)
+    check_runs(work)
     period = _period(period_key)
     ensure_defaults(work)
     loaded = statement_form(work)
@@ -352,7 +352,7 @@ def submit(work: Work, statement_id: int) -> dict[str, Any]:
     from formflow.flows.actions import start
     from formflow.people.models import User
 
-    _check_runs(work)
+    check_runs(work)
     loaded = statement_form(work)
     current = get_statement(work, statement_id)
     if current["status"] not in OPEN:

@@ -7,8 +7,7 @@ from typing import Any
 from formflow.automations.functions import Call
 from formflow.runtime import Work
 
-from ..periods import Period
-from ..targets.progress import local_today
+from ..functions import period_argument
 from . import appeals, scorecards
 
 APP = "sales_performance"
@@ -16,11 +15,7 @@ APP = "sales_performance"
 
 def publish_scorecards(work: Work, call: Call) -> dict[str, Any]:
     """Freeze the period that just ended (or ``period`` when given)."""
-    key = call.arguments.get("period")
-    if not key:
-        kind = str(call.arguments.get("period_kind", "month"))
-        key = Period.containing(kind, local_today(work)).previous().key
-    return scorecards.publish(work, key)
+    return scorecards.publish(work, period_argument(work, call))
 
 
 def apply_kpi_appeal(work: Work, call: Call) -> dict[str, Any]:

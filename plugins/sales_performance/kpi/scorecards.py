@@ -24,7 +24,6 @@ from sqlalchemy import select
 
 from formflow.definitions.service import LoadedForm, get_form
 from formflow.errors import BadRequest, FieldError, Forbidden
-from formflow.people.models import Membership
 from formflow.records import service as records
 from formflow.records.models import Record
 from formflow.records.prepare import from_document
@@ -171,16 +170,7 @@ class _Numbers:
 
     def team(self, person: int) -> set[int]:
         if person not in self.teams:
-            departments = org.headed_by(self.work, person)
-            self.teams[person] = (
-                set(
-                    self.work.session.scalars(
-                        select(Membership.user_id).where(Membership.department_id.in_(departments))
-                    )
-                )
-                if departments
-                else set()
-            )
+            self.teams[person] = org.team_of(self.work, person)
         return self.teams[person]
 
     def value(self, key: str, person: int, of: str) -> Decimal:

@@ -30,6 +30,7 @@ from formflow.records.query import form_rows
 from formflow.runtime import Work
 
 from .. import measures, org
+from ..functions import local_today
 from ..periods import Period, elapsed_share_explained
 from ..split import format_number, format_percent
 from .tree import Target, all_targets, measure_of, visible
@@ -226,11 +227,6 @@ def progress(
             continue
         found.append(progress_of(work, target, today, actuals))
     return found
-
-
-def local_today(work: Work) -> dt.date:
-    zone = get_form(work, f"{APP}.sales_target").spec.timezone
-    return work.now.astimezone(zone).date()
 
 
 def warn_trailing(

@@ -423,28 +423,25 @@ def explain_split(work: Work, target_id: int) -> list[str]:
     target = tree(work, target_id)
     if not target.children:
         return [f"{target.name} has no children"]
-    weights = [c.weight if c.weight is not None else Decimal(1) for c in target.children]
-    if not any(weights):
-        weights = [Decimal(1)] * len(weights)
+    quantum = quantum_of(work, target)
     locked = [c for c in target.children if c.locked]
-    steps = []
-    if locked:
-        steps.append(
-            "overridden by hand (kept as set): "
-            + ", ".join(f"{c.name} {format_number(c.amount)}" for c in locked)
-        )
-        free = [c for c in target.children if not c.locked]
+    if not locked:
+        weights = [c.weight if c.weight is not None else Decimal(1) for c in target.children]
+        return largest_remainder_explained(target.amount, _or_equal(weights), quantum)[1]
+    steps = [
+        "overridden by hand (kept as set): "
+        + ", ".join(f"{c.name} {format_number(c.amount)}" for c in locked)
+    ]
+    free = [c for c in target.children if not c.locked]
+    if free:
         rest = target.amount - sum((c.amount for c in locked), Decimal(0))
-        if free:
-            steps += largest_remainder_explained(
-                rest,
-                [c.amount or Decimal(1) for c in free]
-                if any(c.amount for c in free)
-                else [Decimal(1)] * len(free),
-                quantum_of(work, target),
-            )[1]
-        return steps
-    return largest_remainder_explained(target.amount, weights, quantum_of(work, target))[1]
+        steps += largest_remainder_explained(rest, _or_equal([c.amount for c in free]), quantum)[1]
+    return steps
+
+
+def _or_equal(weights: list[Decimal]) -> list[Decimal]:
+    """The weights, or equal ones when they are all zero (nothing to go by)."""
+    return weights if any(weights) else [Decimal(1)] * len(weights)
 
 
 # -- overriding a child -----------------------------------------------------------------------
@@ -489,9 +486,7 @@ def override(
     loaded = target_form(work)
     _set_amount(work, loaded, target, new, locked=True)
     if free:
-        weights = (
-            [c.amount for c in free] if any(c.amount for c in free) else [Decimal(1)] * len(free)
-        )
+        weights = _or_equal([c.amount for c in free])
         for child, part in zip(
             free, largest_remainder(rest, weights, quantum_of(work, parent)), strict=True
         ):
@@ -527,9 +522,7 @@ def _set_amount(
     rest = amount - fixed
     if not free or rest < 0:  # locked children no longer fit: they give way too
         free, rest = children, amount
-    weights = [c.weight or c.amount or Decimal(1) for c in free]
-    if not any(weights):
-        weights = [Decimal(1)] * len(free)
+    weights = [c.weight or c.amount or Decimal(1) for c in free]  # never all zero
     for child, part in zip(
         free, largest_remainder(rest, weights, quantum_of(work, target)), strict=True
     ):
