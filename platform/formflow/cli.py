@@ -123,7 +123,19 @@ def issue_token(username: str, name: str) -> None:
     default=None,
     help="Also install the approval flows and automations of this folder (with --path).",
 )
-def install_app(name: str | None, path: Path | None, title: str | None, flows: Path | None) -> None:
+@click.option(
+    "--dashboards",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also install the dashboards of this folder (with --path).",
+)
+def install_app(
+    name: str | None,
+    path: Path | None,
+    title: str | None,
+    flows: Path | None,
+    dashboards: Path | None,
+) -> None:
     """Install (or upgrade) an app from its definition files: forms, then flows, then
     automations.
 
@@ -131,21 +143,24 @@ def install_app(name: str | None, path: Path | None, title: str | None, flows: P
     """
     from .apps.files import install
     from .automations import files as automation_files
+    from .dashboards import files as dashboard_files
     from .flows import files as flow_files
 
     runtime = _runtime()
     if path is not None:
         if not name:
             raise click.UsageError("give the app's NAME with --path")
-        targets = [(name, title or name, path, None, flows)]
+        targets = [(name, title or name, path, None, flows, dashboards)]
     else:
         bundles = runtime.plugins.apps()
         if name:
             bundles = [b for b in bundles if b.name == name]
             if not bundles:
                 raise click.UsageError(f"no plugin ships an app named '{name}'")
-        targets = [(b.name, b.title, b.schemas, b.plugin, b.workflows) for b in bundles]
-    for app_name, app_title, folder, plugin, flow_folder in targets:
+        targets = [
+            (b.name, b.title, b.schemas, b.plugin, b.workflows, b.dashboards) for b in bundles
+        ]
+    for app_name, app_title, folder, plugin, flow_folder, dashboard_folder in targets:
         try:
             with runtime.write() as work:
                 report = install(work, app_name, app_title, folder, plugin=plugin)
@@ -159,6 +174,11 @@ def install_app(name: str | None, path: Path | None, title: str | None, flows: P
                     if flow_folder
                     else automation_files.AutomationsReport()
                 )
+                dashboards_report = (
+                    dashboard_files.install(work, app_name, dashboard_folder)
+                    if dashboard_folder
+                    else dashboard_files.DashboardsReport()
+                )
                 runtime.plugins.hook.formflow_app_installed(work=work, app=app_name)
         except FormflowError as error:
             _fail(error)
@@ -167,7 +187,9 @@ def install_app(name: str | None, path: Path | None, title: str | None, flows: P
             f"{len(report.unchanged)} unchanged; {len(flows_report.published)} flow(s) "
             f"published, {len(flows_report.unchanged)} unchanged; "
             f"{len(automations_report.published)} automation(s) published, "
-            f"{len(automations_report.unchanged)} unchanged"
+            f"{len(automations_report.unchanged)} unchanged; "
+            f"{len(dashboards_report.published)} dashboard(s) published, "
+            f"{len(dashboards_report.unchanged)} unchanged"
         )
 
 
@@ -180,10 +202,17 @@ def install_app(name: str | None, path: Path | None, title: str | None, flows: P
     default=None,
     help="Also write the app's approval flows and automations to this folder, a file each.",
 )
-def export_app(name: str, folder: Path, flows: Path | None) -> None:
+@click.option(
+    "--dashboards",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write the app's dashboards to this folder, a file each.",
+)
+def export_app(name: str, folder: Path, flows: Path | None, dashboards: Path | None) -> None:
     """Write app NAME's current definitions to FOLDER, one file per form."""
     from .apps.files import export
     from .automations import files as automation_files
+    from .dashboards import files as dashboard_files
     from .flows import files as flow_files
 
     runtime = _runtime()
@@ -192,6 +221,7 @@ def export_app(name: str, folder: Path, flows: Path | None) -> None:
             written = export(work, name, folder)
             flow_paths = flow_files.export(work, name, flows) if flows else []
             automation_paths = automation_files.export(work, name, flows) if flows else []
+            dashboard_paths = dashboard_files.export(work, name, dashboards) if dashboards else []
     except FormflowError as error:
         _fail(error)
     click.echo(f"exported {len(written)} form(s) to {folder}")
@@ -200,6 +230,8 @@ def export_app(name: str, folder: Path, flows: Path | None) -> None:
             f"exported {len(flow_paths)} flow(s) and {len(automation_paths)} automation(s) "
             f"to {flows}"
         )
+    if dashboards:
+        click.echo(f"exported {len(dashboard_paths)} dashboard(s) to {dashboards}")
 
 
 @main.command("run")

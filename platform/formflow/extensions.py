@@ -43,14 +43,16 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 @dataclass(frozen=True)
 class AppBundle:
-    """An app shipped as files: its form definitions (``schemas``, one JSON file a form)
-    and its flows and automations (``workflows``)."""
+    """An app shipped as files: its form definitions (``schemas``, one JSON file a form),
+    its flows and automations (``workflows``) and its dashboards (``dashboards``)."""
 
     name: str
     title: str
     schemas: Path
     workflows: Path | None = None
     plugin: str | None = None
+    #: The app's dashboards, one JSON file each (``dashboards/<app>/``).
+    dashboards: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Every table of the engine, imported in one place for migrations and ``create_all``."""
 
 from .automations.models import Automation, AutomationRun, AutomationVersion
+from .dashboards.models import Dashboard, DashboardVersion
 from .db import Base
 from .definitions.models import App, Form, FormConversion, FormDraft, FormVersion
 from .files.models import StoredFile
@@ -30,6 +31,8 @@ __all__ = [
     "AutomationRun",
     "AutomationVersion",
     "Comment",
+    "Dashboard",
+    "DashboardVersion",
     "Department",
     "Flow",
     "FlowEvent",

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from . import models as _models  # noqa: F401 - every table registered before any session
 from .config import Config
+from .dashboards.cache import ChartCache
 from .db import Database, DriverStatement, utcnow
 from .fields import FieldTypeRegistry, field_types
 
@@ -70,6 +71,8 @@ class Runtime:
         self.plugins: PluginManager = load_plugin_manager(load_plugins)
         self.plugins.register_field_types(self.field_types)
         self.specs = SpecCache()
+        #: Dashboard chart results (``formflow.dashboards.cache``).
+        self.charts = ChartCache()
         self.clock = clock or utcnow
 
     @contextmanager
