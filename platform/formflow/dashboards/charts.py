@@ -39,7 +39,7 @@ AGG_LABELS = {
 PREVIOUS = {"en": "previous period", "zh-CN": "上期"}
 
 
-def _say(texts: dict[str, str], language: str) -> str:
+def say(texts: dict[str, str], language: str) -> str:
     return texts["zh-CN"] if language.startswith("zh") else texts["en"]
 
 
@@ -59,7 +59,7 @@ def _labels(chart: ChartSpec, name_of: Any, language: str) -> dict[str, str]:
         if m.label:
             out[f"m:{m.key}"] = text_of(m.label, language)
         elif m.agg:
-            out[f"m:{m.key}"] = _say(AGG_LABELS[m.agg], language).format(name_of(m.field or ""))
+            out[f"m:{m.key}"] = say(AGG_LABELS[m.agg], language).format(name_of(m.field or ""))
         else:
             out[f"m:{m.key}"] = m.key
     return out
@@ -94,7 +94,7 @@ def chart_result(
             if before["rows"]:
                 out["compare"] = {
                     "values": before["rows"][0]["values"],
-                    "label": _say(PREVIOUS, language),
+                    "label": say(PREVIOUS, language),
                 }
         if chart.type == "gauge" and chart.target_measure and out["rows"]:
             index = [m.key for m in chart.measures].index(chart.target_measure)
@@ -129,7 +129,7 @@ def _data(
 
     def name_of(key: str) -> str:
         if key in SYSTEM_LABELS:
-            return _say(SYSTEM_LABELS[key], language)
+            return say(SYSTEM_LABELS[key], language)
         f = spec.by_key.get(key)
         return f.label(language) if f is not None else key
 

@@ -16,6 +16,8 @@ def register_web(app: Flask) -> None:
         auth,
         automations,
         builder,
+        dashboard_designer,
+        dashboards,
         flow_designer,
         home,
         i18n,
@@ -43,6 +45,8 @@ def register_web(app: Flask) -> None:
         notifications.bp,
         operations.bp,
         automations.bp,
+        dashboards.bp,
+        dashboard_designer.bp,
     ):
         app.register_blueprint(blueprint)
     app.jinja_env.globals.update(i18n.template_globals())
