@@ -374,8 +374,14 @@ def plan(
         if keys:
             statement = statement.group_by(*keys)
         statement = _ordered(statement, chart, dimensions, measures, keys, values)
-    scope_text = "" if scope is None else str(scope.compile(compile_kwargs={"literal_binds": True}))
+    scope_text = "" if scope is None else _scope_text(scope)
     return Plan(loaded, chart, dimensions, measures, statement, tuple(base), scope_text)
+
+
+def _scope_text(scope: ColumnElement[bool]) -> str:
+    """The viewer's row scope as text that differs whenever the rows it admits may."""
+    compiled = scope.compile()
+    return f"{compiled} {sorted((k, repr(v)) for k, v in compiled.params.items())}"
 
 
 def _ordered(
