@@ -46,6 +46,9 @@ if [ ! -f "$assets_stamp" ]; then
   cp node_modules/htmx.org/dist/htmx.min.js "$vendor/"
   cp node_modules/signature_pad/dist/signature_pad.umd.min.js "$vendor/"
   cp node_modules/sortablejs/Sortable.min.js "$vendor/"
+  cp node_modules/echarts/dist/echarts.min.js "$vendor/"
+  cp node_modules/gridstack/dist/gridstack-all.js "$vendor/"
+  cp node_modules/gridstack/dist/gridstack.min.css "$vendor/"
   touch "$assets_stamp"
 fi
 

@@ -112,10 +112,9 @@
     usersInput.addEventListener("input", visibleTo);
 
     /* -- preview ----------------------------------------------------------------------- */
-    var timers = {};
     function preview(chart, element) {
-      clearTimeout(timers[chart.id]);
-      timers[chart.id] = setTimeout(function () {
+      clearTimeout(element._previewTimer);
+      element._previewTimer = setTimeout(function () {
         fetch(form.getAttribute("data-preview"), {
           method: "POST",
           headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
@@ -150,11 +149,11 @@
       item.setAttribute("gs-w", layout.w || 6);
       item.setAttribute("gs-h", layout.h || 4);
       item.innerHTML =
-        '<div class="grid-stack-item-content chart-card card">' +
+        '<div class="grid-stack-item-content"><div class="dashboard-card">' +
         '<header class="chart-head"><h2 data-card-title></h2>' +
         '<span><button type="button" class="link" data-edit>' + words.edit + "</button> · " +
         '<button type="button" class="link danger" data-remove>' + words.remove + "</button></span></header>" +
-        '<div class="chart" data-card-chart></div></div>';
+        '<div class="chart" data-card-chart></div></div></div>';
       item.querySelector("[data-card-title]").textContent = text(chart.title) || chart.id;
       item.querySelector("[data-edit]").addEventListener("click", function () {
         open(chart);
@@ -184,20 +183,7 @@
       sync();
     }
 
-    if (window.GridStack) {
-      gridElement.classList.add("grid-stack");
-      grid = window.GridStack.init(
-        { column: 12, cellHeight: 80, float: false, margin: 6, resizable: { handles: "se" } },
-        gridElement
-      );
-      grid.on("change", function (event, items) {
-        layoutChanged(
-          (items || []).map(function (n) {
-            return { id: n.id || (n.el && n.el.getAttribute("gs-id")), x: n.x, y: n.y, w: n.w, h: n.h };
-          })
-        );
-      });
-    }
+    if (window.FormflowCharts) grid = window.FormflowCharts.grid(gridElement, { onChange: layoutChanged });
     definition.charts.forEach(addCard);
 
     /* -- the side panel ---------------------------------------------------------------- */
