@@ -1,6 +1,15 @@
 """The REST API, ``/api/v1``: token auth, JSON in and out, errors as ``{"errors": [...]}``."""
 
-from . import automations, files, flows, forms, notifications, openapi, records  # noqa: F401 - importing registers the routes
+from . import (  # noqa: F401 - importing registers the routes
+    automations,
+    dashboards,
+    files,
+    flows,
+    forms,
+    notifications,
+    openapi,
+    records,
+)
 from .blueprint import api
 
 __all__ = ["api"]

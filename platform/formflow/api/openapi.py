@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Response
 
-from . import openapi_automations, openapi_flows
+from . import openapi_automations, openapi_dashboards, openapi_flows
 from .blueprint import api, respond, runtime
 
 if TYPE_CHECKING:
@@ -805,7 +805,13 @@ def build_document(plugins: PluginManager | None = None) -> dict[str, Any]:
     }
     paths.update(openapi_flows.paths())
     paths.update(openapi_automations.paths())
-    schemas = {**SCHEMAS, **openapi_flows.SCHEMAS, **openapi_automations.SCHEMAS}
+    paths.update(openapi_dashboards.paths())
+    schemas = {
+        **SCHEMAS,
+        **openapi_flows.SCHEMAS,
+        **openapi_automations.SCHEMAS,
+        **openapi_dashboards.SCHEMAS,
+    }
     for part in plugins.openapi_parts():
         _merge(paths, part.get("paths", {}), "path")
         _merge(schemas, part.get("schemas", {}), "schema")
@@ -814,7 +820,7 @@ def build_document(plugins: PluginManager | None = None) -> dict[str, Any]:
         "info": {
             "title": "Formflow API",
             "version": "1",
-            "description": "Forms, records and files. Errors are "
+            "description": "Forms, records, files, flows, automations and dashboards. Errors are "
             '`{"errors": [{"field", "message", "code"}]}`.',
         },
         "servers": [{"url": "/api/v1"}],

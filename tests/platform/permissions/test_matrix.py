@@ -203,6 +203,53 @@ def _failed_run(world) -> int:
         return run.id
 
 
+#: Deals by stage, and the sum of the margin reps may not see (their chart says so instead).
+DEAL_BOARD = {
+    "name": "crm.deal_board",
+    "title": "Deals",
+    "visible_to": {"roles": ["sales_rep"]},
+    "filters": ["period", "owner"],
+    "charts": [
+        {
+            "id": "by_stage",
+            "type": "bar",
+            "form": "crm.deal",
+            "dimensions": [{"field": "stage"}],
+            "measures": [
+                {"key": "n", "agg": "count"},
+                {"key": "amount", "agg": "sum", "field": "amount"},
+            ],
+        },
+        {
+            "id": "margin",
+            "type": "number",
+            "form": "crm.deal",
+            "measures": [{"key": "margin", "agg": "sum", "field": "margin"}],
+        },
+    ],
+}
+
+
+def _board(world) -> str:
+    """The deal dashboard, open to sales reps (the manager is one too) and admins."""
+    from formflow.dashboards import service as dashboards
+
+    with world.runtime.write() as work:
+        if not any(d.name == DEAL_BOARD["name"] for d in dashboards.all_dashboards(work)):
+            dashboards.publish(work, DEAL_BOARD)
+    return DEAL_BOARD["name"]
+
+
+def _dashboard(world) -> str:
+    return f"/api/v1/dashboards/{_board(world)}"
+
+
+def _board_file() -> bytes:
+    from formflow import jsoncodec
+
+    return jsoncodec.dumps_pretty(DEAL_BOARD).encode()
+
+
 def _builder_post(action: str, body: Callable[[Any], dict[str, Any]] | None = None) -> Case:
     """A builder action on a fresh scratch form, as the builder page posts it."""
     holder: dict[str, str] = {}
@@ -278,6 +325,14 @@ RULES: dict[str, list[Case]] = {
             lambda w: f"/api/v1/automations/{_automation(w)}/runs/{_failed_run(w)}/retry",
             ADMIN,
         )
+    ],
+    "api.list_dashboards": [Case("GET", lambda w: "/api/v1/dashboards", SIGNED_IN)],
+    "api.get_dashboard": [Case("GET", lambda w: _dashboard(w), USERS)],
+    "api.put_dashboard": [Case("PUT", lambda w: _dashboard(w), ADMIN, body=lambda w: DEAL_BOARD)],
+    "api.list_dashboard_versions": [Case("GET", lambda w: f"{_dashboard(w)}/versions", ADMIN)],
+    "api.dashboard_data": [Case("GET", lambda w: f"{_dashboard(w)}/data", USERS)],
+    "api.chart_data": [
+        Case("GET", lambda w: f"{_dashboard(w)}/charts/margin/data?period=this_year", USERS)
     ],
     "api.list_tasks": [Case("GET", lambda w: "/api/v1/tasks", SIGNED_IN)],
     "api.act_on_task": [
@@ -384,6 +439,58 @@ RULES: dict[str, list[Case]] = {
         Case("POST", lambda w: "/language", EVERYONE, form=True, body=lambda w: {"language": "en"})
     ],
     "home.index": [Case("GET", lambda w: "/", SIGNED_IN)],
+    # the dashboard pages (web/dashboards.py) and designer (web/dashboard_designer.py)
+    "dashboards.index": [Case("GET", lambda w: "/dashboards/", SIGNED_IN)],
+    "dashboards.show": [Case("GET", lambda w: f"/dashboards/{_board(w)}", USERS)],
+    "dashboards.chart_csv": [
+        Case("GET", lambda w: f"/dashboards/{_board(w)}/charts/by_stage.csv", USERS)
+    ],
+    "dashboards.chart_xlsx": [
+        Case("GET", lambda w: f"/dashboards/{_board(w)}/charts/by_stage.xlsx", USERS)
+    ],
+    "dashboard_designer.index": [Case("GET", lambda w: "/admin/dashboards/", ADMIN)],
+    "dashboard_designer.new": [
+        Case(
+            "POST",
+            lambda w: "/admin/dashboards/new",
+            ADMIN,
+            form=True,
+            body=lambda w: {"name": f"crm.b{fresh(w)}", "title": "A dashboard"},
+            lands="/admin/dashboards/crm.b",
+        )
+    ],
+    "dashboard_designer.import_file": [
+        Case(
+            "POST",
+            lambda w: "/admin/dashboards/import",
+            ADMIN,
+            form=True,
+            body=lambda w: {"file": (io.BytesIO(_board_file()), "deal_board.json")},
+            lands=f"/admin/dashboards/{DEAL_BOARD['name']}",
+        )
+    ],
+    "dashboard_designer.export": [
+        Case("GET", lambda w: f"/admin/dashboards/{_board(w)}/export.json", ADMIN)
+    ],
+    "dashboard_designer.edit": [Case("GET", lambda w: f"/admin/dashboards/{_board(w)}", ADMIN)],
+    "dashboard_designer.save": [
+        Case(
+            "POST",
+            lambda w: f"/admin/dashboards/{_board(w)}",
+            ADMIN,
+            form=True,
+            body=lambda w: {"definition": _board_file().decode()},
+            lands=f"/admin/dashboards/{DEAL_BOARD['name']}",
+        )
+    ],
+    "dashboard_designer.preview": [
+        Case(
+            "POST",
+            lambda w: "/admin/dashboards/preview",
+            ADMIN,
+            body=lambda w: DEAL_BOARD["charts"][0],
+        )
+    ],
     "flow_designer.index": [Case("GET", lambda w: "/admin/flows/", ADMIN)],
     "flow_designer.design": [Case("GET", lambda w: f"/admin/flows/{_flow(w)}", ADMIN)],
     "flow_designer.edit": [
