@@ -32,6 +32,7 @@ def formflow_apps() -> list[AppBundle]:
             schemas=_shipped("schemas"),
             workflows=_shipped("workflows"),
             plugin=APP_NAME,
+            dashboards=_shipped("dashboards"),
         )
     ]
 
@@ -88,6 +89,15 @@ def formflow_blueprints() -> list[Any]:
     from .web import blueprint as pages
 
     return [pages, api]
+
+
+@hookimpl
+def formflow_data_sources() -> dict[str, Any]:
+    """What the sales dashboards chart beyond forms: target progress, scorecards, payouts,
+    measures by person, stage flow, receivables, follow-up gaps."""
+    from .sources import data_sources
+
+    return data_sources()
 
 
 @hookimpl

@@ -30,6 +30,7 @@ EVERYONE_VIEWS = {"actions": ["view"], "scope": "all"}
 
 
 def install_plugin(runtime: Any) -> None:
+    from formflow.dashboards import files as dashboard_files
     from formflow.flows import files as flow_files
 
     [bundle] = [b for b in runtime.plugins.apps() if b.name == APP]
@@ -37,6 +38,7 @@ def install_plugin(runtime: Any) -> None:
         install(work, bundle.name, bundle.title, bundle.schemas, plugin=bundle.plugin)
         flow_files.install(work, bundle.name, bundle.workflows)
         automation_files.install(work, bundle.name, bundle.workflows)
+        dashboard_files.install(work, bundle.name, bundle.dashboards)
         runtime.plugins.hook.formflow_app_installed(work=work, app=bundle.name)
 
 
