@@ -253,10 +253,16 @@ def _path(parts: Any) -> str:
     return out
 
 
+def _schema_error(error: Any, parts: list[Any]) -> FieldError:
+    """A JSON Schema failure named by its path, coded by the keyword that failed."""
+    keyword = str(error.validator)
+    return FieldError(_path(parts) or None, error.message, keyword or "invalid")
+
+
 def parse(document: Any) -> DashboardSpec:
     """The dashboard ``document`` as a spec; raises ValidationFailed naming each problem."""
     errors = [
-        FieldError(_path(e.absolute_path) or None, e.message, e.validator)
+        _schema_error(e, list(e.absolute_path))
         for e in sorted(_VALIDATOR.iter_errors(document), key=lambda e: list(e.absolute_path))
     ]
     if errors:
@@ -292,7 +298,7 @@ def parse(document: Any) -> DashboardSpec:
 def parse_chart(raw: Any, where: str = "chart") -> ChartSpec:
     """One chart alone (the designer's live preview); raises ValidationFailed."""
     errors = [
-        FieldError(_path([where, *e.absolute_path]), e.message, e.validator)
+        _schema_error(e, [where, *e.absolute_path])
         for e in Draft202012Validator(_CHART).iter_errors(raw)
     ]
     if errors:

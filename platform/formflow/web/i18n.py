@@ -168,6 +168,12 @@ ERROR_MESSAGES = {
     "task_closed": N_("this task was already decided; nothing was changed"),
     "to": N_("is not an earlier approval step of this flow"),
     "unknown_form": N_("names a form that does not exist"),
+    # dashboards
+    "count": N_("this kind of chart takes a different number of dimensions"),
+    "formula": N_("the formula cannot be computed from the measures before it"),
+    "hidden": N_("you may not see this field, so it cannot be charted"),
+    "measure": N_("cannot be aggregated this way"),
+    "view": N_("you may not view this form's records"),
 }
 
 #: The templates for errors raised (or passed on) without the params their code's template
