@@ -24,7 +24,10 @@ def team(runtime, clock):
     return build(runtime, clock)
 
 
-def run(team, chart: dict[str, Any], as_: str = "boss", filters: Filters = Filters(), **kw):
+NO_FILTERS = Filters()
+
+
+def run(team, chart: dict[str, Any], as_: str = "boss", filters: Filters = NO_FILTERS, **kw):
     spec = parse_chart({"id": "c", "form": FORM, **chart})
     user = team.user(as_)
     with team.runtime.read(user) as work:
