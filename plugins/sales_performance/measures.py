@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, Numeric, and_, case, cast, func, literal_column, select, text, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from formflow.dashboards.compile import scale_of
 from formflow.definitions.service import LoadedForm, get_form
 from formflow.definitions.spec import FieldSpec
 from formflow.errors import BadRequest, NotFound
@@ -373,18 +374,6 @@ def _bounds(compiled: Compiled, start: dt.date, end: dt.date) -> list[ColumnElem
 
 def _utc(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)
-
-
-def scale_of(field: FieldSpec) -> int:
-    """The decimals a field's values carry (sums are exact to this many places)."""
-    schema = field.schema
-    if schema.get("type") == "integer" or field.type.name == "rating":
-        return 0
-    if field.type.name == "money":
-        return int(schema.get("x-scale", 2))
-    if field.type.name == "percent":
-        return int(schema.get("x-scale", 4))
-    return int(schema.get("x-precision", schema.get("x-scale", 6)))
 
 
 def _value_sum(compiled: Compiled, weight: Any = None) -> tuple[ColumnElement[Any], int]:
