@@ -11,6 +11,11 @@ plugin's pages.
 The blueprint shares the engine API's token authentication and error bodies
 (``{"errors": [{"field", "message", "code"}]}``); its OpenAPI part is ``openapi.py``.
 Lists come wrapped in an object (``{"period": …, "targets": [...]}``) as the engine's do.
+
+Explanations (of statement lines, scorecards and estimates, and in the payroll export) are
+written in the language the client asks for with ``Accept-Language`` (zh-CN or en; ``zh-*``
+reads zh-CN, ``en-*`` English); without one, in the calling user's own language — what the
+engine's dashboards API answers in — and the response says which in ``Content-Language``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from . import org
 from .incentives import estimate as estimator
 from .incentives import export as payroll
 from .incentives import statements
+from .incentives.explanations import DEFAULT_LANGUAGE, LANGUAGES, localized_lines, show, show_all
 from .kpi import scorecards
 from .periods import Period
 from .targets import progress, tree
@@ -168,8 +174,12 @@ def list_scorecards() -> Response:
         cards = scorecards.scorecards(
             work, period, members=None if member is None else {member}, live=live
         )
-        payload = {"period": period, "scorecards": [card.as_dict() for card in cards]}
-    return respond(payload)
+        language = _language()
+        payload = {
+            "period": period,
+            "scorecards": [_scorecard(card.as_dict(), language) for card in cards],
+        }
+    return _explained(payload, language)
 
 
 @blueprint.get("/kpi/scorecards/<int:member>/<period>/<metric>/records")
@@ -214,14 +224,18 @@ def list_statements() -> Response:
         if member is not None and not org.scope_of(work).sees_member(member):
             raise Forbidden(f"you may not see the bonus statements of user #{member}")
         found = statements.list_statements(work, period, member=member)
-    return respond({"period": period, "statements": [_statement(s) for s in found]})
+    language = _language()
+    return _explained(
+        {"period": period, "statements": [_statement(s, language) for s in found]}, language
+    )
 
 
 @blueprint.get("/incentives/statements/<int:statement_id>")
 def get_statement(statement_id: int) -> Response:
     with read() as work:
         found = statements.get_statement(work, statement_id)
-    return respond(_statement(found))
+    language = _language()
+    return _explained(_statement(found, language), language)
 
 
 @blueprint.post("/incentives/statements/<int:statement_id>/submit")
@@ -239,12 +253,17 @@ def export_statements() -> Response:
     fmt = request.args.get("format") or "csv"
     if fmt not in EXPORT_FORMATS:
         raise BadRequest([FieldError("format", "must be csv or xlsx", "enum")])
+    language = _language()
     with read() as work:
-        content, mimetype, filename = payroll.export(work, period, fmt)
+        content, mimetype, filename = payroll.export(work, period, fmt, language)
     return Response(
         content,
         mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Language": language,
+            "Vary": "Accept-Language",
+        },
     )
 
 
@@ -270,20 +289,51 @@ def estimate_payout() -> Response:
             )
     with read() as work:
         result = estimator.estimate(work, member or work.actor_id, period, chosen)
-    return respond(result)
+    language = _language()
+    for key in ("current_lines", "estimated_lines"):
+        result[key] = localized_lines(result[key], language)
+    return _explained(result, language)
 
 
-def _statement(statement: dict[str, Any]) -> dict[str, Any]:
-    """A stored statement with its money and rates as exact decimal text: the record hands
-    them back as numbers, and a client must not round a cent away."""
+def _statement(statement: dict[str, Any], language: str) -> dict[str, Any]:
+    """A stored statement with its money and rates as exact decimal text (the record hands
+    them back as numbers, and a client must not round a cent away) and its explanations in
+    ``language``."""
     return {
         **statement,
         "total": _decimal_text(statement["total"]),
+        "note": show(statement["note"], language) if statement.get("note") else None,
         "lines": [
             {**line, **{key: _decimal_text(line[key]) for key in STATEMENT_DECIMALS}}
-            for line in statement["lines"]
+            for line in localized_lines(statement["lines"], language)
         ],
     }
+
+
+def _scorecard(card: dict[str, Any], language: str) -> dict[str, Any]:
+    return {
+        **card,
+        "lines": localized_lines(card["lines"], language),
+        "explanation": show_all(card["explanation"], language),
+    }
+
+
+def _language() -> str:
+    """The language explanations are written in: the first of the client's
+    ``Accept-Language`` (by quality) that is Chinese or English, else the calling user's own
+    language, else zh-CN."""
+    for value, _ in sorted(request.accept_languages, key=lambda pair: -pair[1]):
+        primary = value.lower().replace("_", "-").split("-")[0]
+        found = next((lang for lang in LANGUAGES if lang.lower().split("-")[0] == primary), None)
+        if found is not None:
+            return found
+    own = getattr(engine_api.actor(), "language", None)
+    return own if own in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _explained(payload: Any, language: str) -> Response:
+    """A response whose explanations are in ``language``, saying so."""
+    return respond(payload, headers={"Content-Language": language, "Vary": "Accept-Language"})
 
 
 def _decimal_text(value: Any) -> str | None:

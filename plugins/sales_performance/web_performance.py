@@ -37,11 +37,12 @@ from .incentives import estimate as estimator
 from .incentives import export as payroll
 from .incentives import statements
 from .incentives.compute import compute, parse_records
+from .incentives.explanations import show
 from .kpi import scorecards
 from .periods import Period
 from .split import format_percent
 from .targets import progress, tree
-from .web import APP, WORDS, blueprint, say
+from .web import APP, WORDS, blueprint, reader_language, say
 
 WORDS.update(
     {
@@ -132,6 +133,13 @@ def _money_filter(value: Any) -> str:
 @blueprint.app_template_filter("perf_percent")
 def _percent_filter(value: Any) -> str:
     return percent(value)
+
+
+@blueprint.app_template_filter("explain")
+def _explain_filter(value: Any) -> str:
+    """An explanation (computed, or stored on a statement or scorecard) in the reader's
+    language; one stored before explanations were bilingual reads as it was stored."""
+    return show(value, reader_language())
 
 
 def _period(kind: str = "month", key: str | None = None) -> Period:
@@ -368,7 +376,7 @@ def bonus_export() -> Any:
     try:
         with read() as work:
             content, mimetype, filename = payroll.export(
-                work, period.key, request.args.get("format", "csv")
+                work, period.key, request.args.get("format", "csv"), reader_language()
             )
     except FormflowError as error:
         abort(error.status)

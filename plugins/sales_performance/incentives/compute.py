@@ -26,6 +26,7 @@ from ..periods import Period
 from ..split import format_number
 from ..targets.tree import Target, all_targets
 from . import rules
+from .explanations import Said, said, steps, target_amount
 from .plans import IncentivePlan, Rule, plans_for
 
 APP = "sales_performance"
@@ -97,14 +98,14 @@ class Context:
     def actual(self, key: str, person: int) -> Decimal:
         return self.actuals(key).get(person, Decimal(0))
 
-    def rep_target(self, key: str, person: int) -> tuple[Decimal | None, str]:
+    def rep_target(self, key: str, person: int) -> tuple[Decimal | None, Said]:
         measure = self.measure(key)
         for target in self.targets:
             mine = target.level == "rep" and target.member == person
             if mine and target.measure_id == measure.record_id:
-                amount, how = target.effective()
-                return amount, f"target {target.name} (#{target.id}): {how}"
-        return None, f"no {self.period.key} target of {measure.name} for this person"
+                amount, how = target_amount(target)
+                return amount, said("target.rep", name=target.name, id=target.id, how=how)
+        return None, said("target.none", period=self.period.key, measure=measure.name)
 
     def team_target(self, key: str, department: int) -> Target | None:
         measure = self.measure(key)
@@ -185,32 +186,30 @@ def _commission(ctx: Context, rule: Rule, person: int) -> rules.Line:
     if target is None or target <= 0:
         return rules.Line(
             rule.key, "commission", base, None, None, Decimal("0.00"),
-            f"{how_target}: no commission without a target", (),
+            said("commission.no_target", how=how_target), (),
         )  # fmt: skip
     actual = None if goal == rule.measure else ctx.actual(goal, person)
     line = rules.commission_line(rule.key, base, target, rule.tiers, rule.mode, actual=actual)
-    amount, steps = line.amount, [how_target, line.explanation]
+    amount, done = line.amount, [how_target, line.explanation]
     if rule.cap_amount is not None or rule.cap_multiple is not None:
         on_target = rules.on_target_pay(target, rule.tiers, rule.mode)[0]
         amount, note = rules.cap(
             amount, absolute=rule.cap_amount, multiple=rule.cap_multiple, on_target=on_target
         )
         if note:
-            steps.append(note)
+            done.append(note)
     if rule.gate_score is not None:
         amount, note = _gate(ctx, rule, person, amount)
-        steps.append(note)
-    return dataclasses.replace(
-        line, amount=amount, explanation="; ".join(steps), records=(counted,)
-    )
+        done.append(note)
+    return dataclasses.replace(line, amount=amount, explanation=steps(done), records=(counted,))
 
 
-def _gate(ctx: Context, rule: Rule, person: int, amount: Decimal) -> tuple[Decimal, str]:
+def _gate(ctx: Context, rule: Rule, person: int, amount: Decimal) -> tuple[Decimal, Said]:
     assert rule.gate_score is not None
     score = ctx.scores().get(person)
     if score is None:
         paid, note = rules.gate(amount, Decimal(0), rule.gate_score, rule.gate_factor)
-        return paid, f"no KPI scorecard in {ctx.period.key}, counted as 0: {note}"
+        return paid, said("gate.no_scorecard", period=ctx.period.key, how=note)
     return rules.gate(amount, score, rule.gate_score, rule.gate_factor)
 
 
@@ -219,11 +218,11 @@ def _override(ctx: Context, rule: Rule, person: int) -> rules.Line:
     team = sorted(ctx.headed_team(person) - {person})
     base = sum((ctx.actual(rule.measure, m) for m in team), Decimal(0))
     amount, how = rules.override(base, rule.rate)
-    steps = [f"{ctx.measure(rule.measure).name} of the {len(team)} people you manage", how]
+    done = [said("override.base", measure=ctx.measure(rule.measure).name, count=len(team)), how]
     if rule.gate_score is not None:
         amount, note = _gate(ctx, rule, person, amount)
-        steps.append(note)
-    return rules.Line(rule.key, "manager_override", base, None, rule.rate, amount, "; ".join(steps))
+        done.append(note)
+    return rules.Line(rule.key, "manager_override", base, None, rule.rate, amount, steps(done))
 
 
 def _team_award(ctx: Context, rule: Rule, person: int) -> rules.Line:
@@ -233,7 +232,7 @@ def _team_award(ctx: Context, rule: Rule, person: int) -> rules.Line:
     if target is None:
         return rules.Line(
             rule.key, "team_award", None, None, None, Decimal("0.00"),
-            f"your team has no {ctx.period.key} target of {ctx.measure(rule.measure).name}",
+            said("team.no_target", period=ctx.period.key, measure=ctx.measure(rule.measure).name),
         )  # fmt: skip
     members = sorted(org.members_of(ctx.work, department))
     actuals = {m: ctx.actual(rule.measure, m) for m in members}
@@ -242,7 +241,7 @@ def _team_award(ctx: Context, rule: Rule, person: int) -> rules.Line:
     parts, how = rules.team_award_explained(rule.amount, actuals, team_actual, goal)
     return rules.Line(
         rule.key, "team_award", team_actual, team_actual / goal if goal else None, None,
-        parts.get(person, Decimal("0.00")), f"{target.name}: {how.get(person, '')}",
+        parts.get(person, Decimal("0.00")), said("named", name=target.name, how=how.get(person)),
     )  # fmt: skip
 
 
@@ -252,7 +251,8 @@ def _spif(ctx: Context, rule: Rule, person: int) -> rules.Line:
     amount, how = rules.spif(int(count), rule.amount)
     return rules.Line(
         rule.key, "spif", count, None, None, amount,
-        f"{ctx.measure(rule.measure).name}: {how}", (ctx.counted(rule.measure, person),),
+        said("named", name=ctx.measure(rule.measure).name, how=how),
+        (ctx.counted(rule.measure, person),),
     )  # fmt: skip
 
 
@@ -353,12 +353,18 @@ def _clawbacks(ctx: Context, rule: Rule, person: int, paid_before: Any) -> list[
             found.append(
                 rules.Line(
                     rule.key, "clawback", -value, None, None, amount,
-                    f"{form} #{record_id} no longer counts for {measure.name} (cancelled, "
-                    f"refunded or deleted) after statement #{earlier['statement']} "
-                    f"({earlier['period'].key}) paid "
-                    f"{format_number(Decimal(str(earlier['amount'])))} "
-                    f"on a base of {format_number(base)}, {format_number(value)} of it this "
-                    f"record's: {how}",
+                    said(
+                        "clawback.record",
+                        form=form,
+                        record=record_id,
+                        measure=measure.name,
+                        statement=earlier["statement"],
+                        period=earlier["period"].key,
+                        paid=format_number(Decimal(str(earlier["amount"]))),
+                        base=format_number(base),
+                        value=format_number(value),
+                        how=how,
+                    ),
                     (f"{form}:{record_id}={value.normalize():f}",),
                 )
             )  # fmt: skip

@@ -1,6 +1,13 @@
 """Approved bonus statements for payroll: one row per person (CSV), or that sheet plus every
 line with its explanation (XLSX, written with openpyxl). The file holds everybody's pay: only
-those who run incentives (finance, HR, an admin) export it."""
+those who run incentives (finance, HR, an admin) export it.
+
+The explanations are written in the exporting user's language (the page's, or the one an API
+client asked for), not in both: the file goes from finance or HR to the payroll clerk of the
+same organisation, who reads that language, and two explanation columns would double the
+widest column of the sheet for no reader. The column names, rule keys and kinds stay the
+same in every language, so a payroll import that maps columns keeps working; the CSV holds
+no explanations at all."""
 
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ from formflow.errors import BadRequest, FieldError
 from formflow.people.models import User
 from formflow.runtime import Work
 
+from .explanations import DEFAULT_LANGUAGE, LANGUAGES, show
 from .statements import check_runs, list_statements
 
 PAYROLL = ("username", "name", "period", "approved_total", "statements")
@@ -22,8 +30,11 @@ LINES = ("username", "name", "period", "statement", "rule", "kind", "base", "att
          "rate", "amount", "explanation")  # fmt: skip
 
 
-def payroll(work: Work, period_key: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(a row per person with their approved total, a row per approved line)."""
+def payroll(
+    work: Work, period_key: Any, language: str = DEFAULT_LANGUAGE
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(a row per person with their approved total, a row per approved line, its explanation
+    in ``language``)."""
     approved = [s for s in list_statements(work, period_key) if s["status"] == "approved"]
     people = {
         user.id: user
@@ -47,7 +58,12 @@ def payroll(work: Work, period_key: Any) -> tuple[list[dict[str, Any]], list[dic
         row["statements"].append(str(statement["id"]))
         for line in statement["lines"]:
             lines.append(
-                {**who, "statement": statement["id"], **{k: line.get(k) for k in LINES[4:]}}
+                {
+                    **who,
+                    "statement": statement["id"],
+                    **{k: line.get(k) for k in LINES[4:]},
+                    "explanation": show(line.get("explanation"), language),
+                }
             )
     rows = [
         {
@@ -60,11 +76,16 @@ def payroll(work: Work, period_key: Any) -> tuple[list[dict[str, Any]], list[dic
     return rows, lines
 
 
-def export(work: Work, period_key: Any, fmt: str = "csv") -> tuple[bytes, str, str]:
+def export(
+    work: Work, period_key: Any, fmt: str = "csv", language: str | None = None
+) -> tuple[bytes, str, str]:
     """(content, mimetype, filename) of the period's approved statements (finance, HR or an
-    admin only)."""
+    admin only), explained in ``language`` — by default the exporting user's own."""
     check_runs(work)
-    rows, lines = payroll(work, period_key)
+    if language not in LANGUAGES:
+        chosen = work.actor.language if work.actor is not None else None
+        language = chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+    rows, lines = payroll(work, period_key, language)
     period = rows[0]["period"] if rows else str(period_key)
     if fmt == "csv":
         out = io.StringIO()

@@ -29,6 +29,8 @@ from typing import TypeVar
 
 from sales_performance.split import CENT, format_number, format_percent, largest_remainder
 
+from .explanations import Said, said, steps
+
 P = TypeVar("P", bound=Hashable)  # whoever is paid: a member id, a username …
 
 MODES = ("marginal", "retroactive")
@@ -64,7 +66,7 @@ class Line:
     attainment: Decimal | None
     rate: Decimal | None
     amount: Decimal
-    explanation: str
+    explanation: str  # a Said where computed here: shown in the reader's language
     records: tuple[int, ...] = ()
 
 
@@ -76,7 +78,7 @@ class Honour:
     score: Decimal
     title: str
     bonus: Decimal
-    explanation: str
+    explanation: Said
 
 
 def round_cents(x: Decimal) -> Decimal:
@@ -150,7 +152,7 @@ def commission(
     mode: str,
     *,
     actual: Decimal | None = None,
-) -> tuple[Decimal, list[str]]:
+) -> tuple[Decimal, list[Said]]:
     """Tiered commission on ``base`` (see the module docstring) and its steps.
 
     Attainment is ``actual / target``; ``actual`` defaults to ``base``. A different actual
@@ -173,23 +175,33 @@ def commission(
             f"({format_number(actual)} ≠ {format_number(base)}); use retroactive mode"
         )
     reached = actual / target
-    steps = [
-        f"attainment {format_number(actual)} / {format_number(target)} = {format_percent(reached)}"
+    done = [
+        said(
+            "attainment",
+            actual=format_number(actual),
+            target=format_number(target),
+            attainment=format_percent(reached),
+        )
     ]
     if base <= 0:
-        steps.append(f"no commission on a base of {format_number(base)}")
-        return ZERO, steps
+        done.append(said("commission.no_base", base=format_number(base)))
+        return ZERO, done
     if mode == "marginal":
-        exact = _marginal(base, target, tiers, steps)
+        exact = _marginal(base, target, tiers, done)
     else:
         tier = tier_for(tiers, reached)
         exact = base * tier.rate
-        steps.append(
-            f"{format_percent(reached)} reaches tier {tier.label} at "
-            f"{format_percent(tier.rate)}; retroactive on the whole base: "
-            f"{format_number(base)} × {format_percent(tier.rate)} = {format_number(exact)}"
+        done.append(
+            said(
+                "commission.retroactive",
+                attainment=format_percent(reached),
+                tier=tier.label,
+                rate=format_percent(tier.rate),
+                base=format_number(base),
+                amount=format_number(exact),
+            )
         )
-    return _rounded(exact, steps), steps
+    return _rounded(exact, done), done
 
 
 def commission_line(
@@ -204,13 +216,13 @@ def commission_line(
 ) -> Line:
     """:func:`commission` as a statement line. Its ``rate`` is the tier's rate in
     retroactive mode and ``None`` in marginal mode, where no single rate applies."""
-    amount, steps = commission(base, target, tiers, mode, actual=actual)
+    amount, done = commission(base, target, tiers, mode, actual=actual)
     reached = (base if actual is None else actual) / target
     rate = tier_for(tiers, reached).rate if mode == "retroactive" else None
-    return Line(rule, "commission", base, reached, rate, amount, "; ".join(steps), records)
+    return Line(rule, "commission", base, reached, rate, amount, steps(done), records)
 
 
-def on_target_pay(target: Decimal, tiers: Sequence[Tier], mode: str) -> tuple[Decimal, list[str]]:
+def on_target_pay(target: Decimal, tiers: Sequence[Tier], mode: str) -> tuple[Decimal, list[Said]]:
     """What commission pays at exactly 100 % (base = actual = target): the yardstick for a
     cap of "N × on-target pay"."""
     return commission(target, target, tiers, mode)
@@ -222,6 +234,7 @@ def override(base: Decimal, rate: Decimal) -> tuple[Decimal, str]:
         raise ValueError(f"the rate cannot be negative ({format_percent(rate)})")
     exact = base * rate
     amount = round_cents(exact)
+    # the same in every language: figures and signs only
     return amount, f"{format_number(base)} × {format_percent(rate)} = {format_number(amount)}"
 
 
@@ -234,14 +247,14 @@ def cap(
     absolute: Decimal | None = None,
     multiple: Decimal | None = None,
     on_target: Decimal | None = None,
-) -> tuple[Decimal, str | None]:
+) -> tuple[Decimal, Said | None]:
     """``amount`` limited to an absolute cap and/or ``multiple × on_target`` pay (the lower
     one wins), with an explanation when the cap was hit and ``None`` when it was not."""
-    limits: list[tuple[Decimal, str]] = []
+    limits: list[tuple[Decimal, Said]] = []
     if absolute is not None:
         if absolute < 0:
             raise ValueError(f"the cap cannot be negative ({format_number(absolute)})")
-        limits.append((absolute, f"the cap of {format_number(absolute)}"))
+        limits.append((absolute, said("cap.absolute", cap=format_number(absolute))))
     if multiple is not None:
         if on_target is None:
             raise ValueError("a cap as a multiple of on-target pay needs the on-target pay")
@@ -251,8 +264,12 @@ def cap(
         limits.append(
             (
                 limit,
-                f"{format_number(multiple)} × on-target pay {format_number(on_target)} "
-                f"= {format_number(limit)}",
+                said(
+                    "cap.multiple",
+                    multiple=format_number(multiple),
+                    on_target=format_number(on_target),
+                    cap=format_number(limit),
+                ),
             )
         )
     if not limits:
@@ -260,25 +277,29 @@ def cap(
     limit, how = min(limits, key=lambda pair: pair[0])
     if amount <= limit:
         return amount, None
-    return limit, f"capped at {how}: {format_number(amount)} → {format_number(limit)}"
+    return limit, said("cap.hit", how=how, amount=format_number(amount), cap=format_number(limit))
 
 
 def gate(
     amount: Decimal, kpi_score: Decimal, minimum: Decimal, factor: Decimal = Decimal(0)
-) -> tuple[Decimal, str]:
+) -> tuple[Decimal, Said]:
     """``amount`` if ``kpi_score`` reached ``minimum`` (exactly the minimum passes), else
     ``amount × factor`` — 0 by default: no bonus. Pass the score as published (rounded)."""
     if not 0 <= factor <= 1:
         raise ValueError(f"the gate factor must be between 0 and 1, not {format_number(factor)}")
     score, floor = format_number(kpi_score, 2), format_number(minimum, 2)
     if kpi_score >= minimum:
-        return amount, f"KPI score {score} ≥ gate {floor}: paid in full"
-    below = f"KPI score {score} is below the gate of {floor}"
+        return amount, said("gate.passed", score=score, gate=floor)
     if factor == 0:
-        return ZERO, f"{below}: not paid ({format_number(amount)} → 0)"
+        return ZERO, said("gate.unpaid", score=score, gate=floor, amount=format_number(amount))
     paid = round_cents(amount * factor)
-    return paid, (
-        f"{below}: {format_number(amount)} × {format_percent(factor)} = {format_number(paid)}"
+    return paid, said(
+        "gate.factor",
+        score=score,
+        gate=floor,
+        amount=format_number(amount),
+        factor=format_percent(factor),
+        paid=format_number(paid),
     )
 
 
@@ -294,7 +315,7 @@ def split_credit(amount: Decimal, shares: Mapping[P, Decimal]) -> dict[P, Decima
 
 def split_credit_explained(
     amount: Decimal, shares: Mapping[P, Decimal]
-) -> tuple[dict[P, Decimal], dict[P, str]]:
+) -> tuple[dict[P, Decimal], dict[P, Said]]:
     """:func:`split_credit` and, per person, how their part was worked out."""
     if not shares:
         raise ValueError("no shares given: nobody to credit")
@@ -330,31 +351,32 @@ def team_award_explained(
     actuals: Mapping[P, Decimal],
     team_actual: Decimal,
     team_target: Decimal,
-) -> tuple[dict[P, Decimal], dict[P, str]]:
+) -> tuple[dict[P, Decimal], dict[P, Said]]:
     """:func:`team_award` and, per member, how their part was worked out."""
     if team_target <= 0:
         raise ValueError(f"the team target must be more than 0, not {format_number(team_target)}")
     if pool < 0:
         raise ValueError(f"the pool cannot be negative ({format_number(pool)})")
-    result = (
-        f"team {format_number(team_actual)} of target {format_number(team_target)} "
-        f"({format_percent(team_actual / team_target)})"
+    result = said(
+        "team.result",
+        actual=format_number(team_actual),
+        target=format_number(team_target),
+        attainment=format_percent(team_actual / team_target),
     )
     weights = [max(a, Decimal(0)) for a in actuals.values()]
     if team_actual < team_target or not any(weights):
-        why = (
-            "below target, no award"
-            if team_actual < team_target
-            else "no member has a positive actual to share by"
-        )
-        return {p: ZERO for p in actuals}, {p: f"{result}: {why}" for p in actuals}
+        why = said("team.below" if team_actual < team_target else "team.nobody", result=result)
+        return {p: ZERO for p in actuals}, {p: why for p in actuals}
     parts = dict(zip(actuals, largest_remainder(pool, weights), strict=True))
     members = sum(weights, Decimal(0))
     how = {}
     for person, weight in zip(actuals, weights, strict=True):
         share = f"{format_number(weight)} / {format_number(members)}"
-        how[person] = f"{result}: pool {format_number(pool)} × " + _share_text(
-            share, pool * weight / members, parts[person]
+        how[person] = said(
+            "team.share",
+            result=result,
+            pool=format_number(pool),
+            share=_share_text(share, pool * weight / members, parts[person]),
         )
     return parts, how
 
@@ -367,6 +389,7 @@ def spif(count: int, amount_each: Decimal) -> tuple[Decimal, str]:
     if count < 0 or amount_each < 0:
         raise ValueError(f"a SPIF needs a count and an amount ≥ 0, not {count} × {amount_each}")
     amount = round_cents(count * amount_each)
+    # the same in every language: figures and signs only
     return amount, f"{count} × {format_number(amount_each)} = {format_number(amount)}"
 
 
@@ -391,13 +414,20 @@ def honours(scores: Mapping[P, Decimal], top_n: int, title: str, bonus: Decimal)
             score,
             title,
             round_cents(bonus),
-            f"rank {rank}{' (tied)' if tied else ''} of {len(scores)} with "
-            f"{format_number(score, 2)}, top {top_n}: {title} + {format_number(bonus)}",
+            said(
+                "honours.rank_tied" if tied else "honours.rank",
+                rank=rank,
+                count=len(scores),
+                score=format_number(score, 2),
+                top=top_n,
+                title=title,
+                bonus=format_number(bonus),
+            ),
         )
     return winners
 
 
-def clawback(amount_paid_on_record: Decimal) -> tuple[Decimal, str]:
+def clawback(amount_paid_on_record: Decimal) -> tuple[Decimal, Said]:
     """Taking back what was paid on a record (a cancelled deal, a refunded payment): the
     same amount, negative."""
     if amount_paid_on_record < 0:
@@ -405,13 +435,13 @@ def clawback(amount_paid_on_record: Decimal) -> tuple[Decimal, str]:
             f"the amount paid cannot be negative ({format_number(amount_paid_on_record)})"
         )
     amount = -round_cents(amount_paid_on_record)
-    return amount, f"clawback of {format_number(-amount)} paid earlier: {format_number(amount)}"
+    return amount, said("clawback", paid=format_number(-amount), amount=format_number(amount))
 
 
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _marginal(base: Decimal, target: Decimal, tiers: Sequence[Tier], steps: list[str]) -> Decimal:
+def _marginal(base: Decimal, target: Decimal, tiers: Sequence[Tier], done: list[Said]) -> Decimal:
     terms = []
     for tier in tiers:
         low = tier.lower * target
@@ -420,28 +450,34 @@ def _marginal(base: Decimal, target: Decimal, tiers: Sequence[Tier], steps: list
             break
         term = (high - low) * tier.rate
         terms.append(term)
-        steps.append(
-            f"tier {tier.label}: {format_number(low)}–{format_number(high)}, "
-            f"{format_number(high - low)} × {format_percent(tier.rate)} = {format_number(term)}"
+        done.append(
+            said(
+                "commission.tier",
+                tier=tier.label,
+                low=format_number(low),
+                high=format_number(high),
+                slice=format_number(high - low),
+                rate=format_percent(tier.rate),
+                amount=format_number(term),
+            )
         )
     exact = sum(terms, Decimal(0))
     shown = " + ".join(format_number(t) for t in terms) or "0"
-    steps.append(f"marginal: {shown} = {format_number(exact)}")
+    done.append(said("commission.marginal", terms=shown, amount=format_number(exact)))
     return exact
 
 
-def _rounded(exact: Decimal, steps: list[str]) -> Decimal:
+def _rounded(exact: Decimal, done: list[Said]) -> Decimal:
     amount = round_cents(exact)
     if amount != exact:
-        steps.append(f"rounded to the cent: {amount:,f}")
+        done.append(said("commission.rounded", amount=f"{amount:,f}"))
     return amount
 
 
-def _share_text(share: str, exact: Decimal, part: Decimal) -> str:
-    text = f"{share} = {format_number(exact, 6)}"
+def _share_text(share: str, exact: Decimal, part: Decimal) -> Said:
     if part != exact:
-        text += f" → {part:,f} (odd cents by largest remainder, so the parts add up)"
-    return text
+        return said("share.rounded", share=share, exact=format_number(exact, 6), part=f"{part:,f}")
+    return said("share", share=share, exact=format_number(exact, 6))
 
 
 def _tier_problem(previous: Tier | None, tier: Tier, *, last: bool) -> str | None:

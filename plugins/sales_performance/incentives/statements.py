@@ -39,6 +39,7 @@ from ..periods import Period
 from ..split import format_number
 from . import rules
 from .compute import Statement, compute, parse_records, records_text
+from .explanations import said, stored
 from .plans import Rule, ensure_defaults
 
 APP = "sales_performance"
@@ -86,7 +87,7 @@ def _row(line: rules.Line, names: dict[str, str]) -> dict[str, Any]:
         "attainment": fixed(line.attainment, "0.0001"),
         "rate": fixed(line.rate, "0.000001"),
         "amount": str(line.amount),
-        "explanation": line.explanation[:4000],
+        "explanation": stored(line.explanation),
         "records": ";".join(line.records)[:4000] or None,
     }
 
@@ -160,7 +161,7 @@ def run_period(work: Work, period_key: Any) -> dict[str, Any]:
                 continue
         adjusts = {"adjusts": approved[0]["id"]} if approved else {}
         note = (
-            {"note": f"Adjustment after approval of statement #{approved[0]['id']}"}
+            {"note": stored(said("adjustment.note", id=approved[0]["id"]), 2000)}
             if approved
             else {}
         )
@@ -225,9 +226,13 @@ def _differences(
                 "attainment": None,
                 "rate": None,
                 "amount": str(after - before),
-                "explanation": (
-                    f"rerun after approval: {format_number(after)} now, "
-                    f"{format_number(before)} approved before → {format_number(after - before)}"
+                "explanation": stored(
+                    said(
+                        "rerun",
+                        after=format_number(after),
+                        before=format_number(before),
+                        difference=format_number(after - before),
+                    )
                 ),
                 "records": records_text(form_of.get(key, ""), sorted(dropped.items()))
                 if dropped

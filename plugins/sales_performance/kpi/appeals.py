@@ -19,6 +19,7 @@ from formflow.records.models import Record
 from formflow.records.prepare import from_document
 from formflow.runtime import Work
 
+from ..incentives.explanations import appended, said
 from ..split import format_number
 from . import scoring
 from .plans import all_plans
@@ -83,11 +84,14 @@ def apply_appeal(work: Work, appeal_id: int) -> dict[str, Any]:
         if row.get("metric") == appeal.get("metric"):
             adjustment = decided - score
             row["adjustment"] = str(adjustment.quantize(Decimal("0.0001")))
-            note = (
-                f"appeal #{appeal_id} accepted: score {format_number(score)} → "
-                f"{format_number(decided)} (adjustment {format_number(adjustment)})"
+            note = said(
+                "kpi.appeal",
+                id=appeal_id,
+                score=format_number(score),
+                decided=format_number(decided),
+                adjustment=format_number(adjustment),
             )
-            row["explanation"] = f"{row.get('explanation') or ''}; {note}"[:4000]
+            row["explanation"] = appended(row.get("explanation"), note)
         adjusted = score + Decimal(str(row.get("adjustment") or 0))
         terms.append(Decimal(str(row.get("weight") or 0)) * adjusted / 100)
     total = scoring.round_score(sum(terms, Decimal(0)))

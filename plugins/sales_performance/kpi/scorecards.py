@@ -32,6 +32,7 @@ from formflow.records.query import form_rows
 from formflow.runtime import Work
 
 from .. import measures, org
+from ..incentives.explanations import Said, said, steps, stored, target_amount
 from ..periods import Period
 from ..split import format_number
 from ..targets.tree import all_targets
@@ -49,6 +50,13 @@ class Line:
     result: scoring.MetricScore
     adjustment: Decimal = Decimal(0)
     note: str = ""
+
+    @property
+    def explanation(self) -> str:
+        """How the line was scored (a Said, or the text stored when it was published)."""
+        if not self.note:
+            return self.result.explanation
+        return steps([self.result.explanation, self.note])
 
     @property
     def score(self) -> Decimal | None:
@@ -70,7 +78,7 @@ class Line:
             "attainment": _text(result.attainment),
             "score": _text(result.score),
             "adjustment": str(self.adjustment) if self.adjustment else None,
-            "explanation": result.explanation + (f"; {self.note}" if self.note else ""),
+            "explanation": self.explanation,
         }
 
 
@@ -113,10 +121,10 @@ class Scorecard:
     def grade(self) -> str:
         return scoring.grade(self.total, self.plan.grades)
 
-    def explanation(self) -> list[str]:
-        _, steps = scoring.total_explained(self.weighted())
+    def explanation(self) -> list[Said]:
+        _, done = scoring.total_explained(self.weighted())
         _, how = scoring.grade_explained(self.total, self.plan.grades)
-        return [*steps, f"grade: {how}"]
+        return [*done, said("kpi.grade", how=how)]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -179,16 +187,16 @@ class _Numbers:
             return sum((values.get(m, Decimal(0)) for m in self.team(person)), Decimal(0))
         return values.get(person, Decimal(0))
 
-    def target(self, item: PlanMetric, person: int) -> tuple[Decimal | None, str]:
+    def target(self, item: PlanMetric, person: int) -> tuple[Decimal | None, Said]:
         measure = self.measure(item.measure or "")
         for target in self.targets:
             if target.measure_id != measure.record_id or target.member != person:
                 continue
             if (item.of == "team") == (target.level == "rep"):
                 continue
-            amount, how = target.effective()
-            return amount, f"target from {target.name} (#{target.id}): {how}"
-        return None, f"no sales target of {measure.name} for this person in {self.period.key}"
+            amount, how = target_amount(target)
+            return amount, said("kpi.target_from", name=target.name, id=target.id, how=how)
+        return None, said("kpi.target_none", measure=measure.name, period=self.period.key)
 
 
 def manual_scores(work: Work, period: Period) -> dict[tuple[int, str], tuple[Decimal, str]]:
@@ -242,7 +250,7 @@ def _line(numbers: _Numbers, item: PlanMetric, person: int) -> Line:
             return Line(
                 item,
                 scoring.MetricScore(
-                    None, None, None, None, "no manual score given yet", manual=True
+                    None, None, None, None, said("kpi.manual_missing"), manual=True
                 ),
             )
         return Line(item, scoring.manual(metric, given[0], given[1]))
@@ -255,7 +263,7 @@ def _line(numbers: _Numbers, item: PlanMetric, person: int) -> Line:
             return Line(
                 item,
                 scoring.MetricScore(
-                    None, item.target, None, None, f"{name} is 0: the ratio is not scored"
+                    None, item.target, None, None, said("kpi.ratio_zero", name=name)
                 ),
             )
         how_actual = (
@@ -266,10 +274,11 @@ def _line(numbers: _Numbers, item: PlanMetric, person: int) -> Line:
     if item.target_kind == "target":
         target, how_target = numbers.target(item, person)
     else:
-        target, how_target = item.target, f"fixed target {format_number(item.target or 0)}"
+        target = item.target
+        how_target = said("kpi.target_fixed", target=format_number(item.target or 0))
     if target is None:
         return Line(
-            item, scoring.MetricScore(actual, None, None, None, f"{how_actual}; {how_target}")
+            item, scoring.MetricScore(actual, None, None, None, steps([how_actual, how_target]))
         )
     result = scoring.score(metric, actual, target)
     return Line(
@@ -279,7 +288,7 @@ def _line(numbers: _Numbers, item: PlanMetric, person: int) -> Line:
             result.target,
             result.attainment,
             result.score,
-            f"{how_actual}; {how_target}; {result.explanation}",
+            steps([how_actual, how_target, result.explanation]),
         ),
     )
 
@@ -374,9 +383,7 @@ def _stored_lines(card: Scorecard) -> list[dict[str, Any]]:
                 "attainment": _q(result.attainment, FOUR),
                 "score": _q(result.score, FOUR),
                 "adjustment": _q(line.adjustment, FOUR) if line.adjustment else None,
-                "explanation": (result.explanation + (f"; {line.note}" if line.note else ""))[
-                    :4000
-                ],
+                "explanation": stored(line.explanation),
             }
         )
     return rows

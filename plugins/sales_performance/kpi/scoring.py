@@ -33,6 +33,8 @@ from itertools import pairwise
 
 from sales_performance.split import format_number, format_percent
 
+from ..incentives.explanations import Said, said, steps
+
 DIMENSIONS = ("result", "process", "capability")
 DIRECTIONS = ("higher", "lower")
 RULES = ("linear", "bands")
@@ -85,7 +87,7 @@ class MetricScore:
     target: Decimal | None
     attainment: Decimal | None
     score: Decimal | None
-    explanation: str
+    explanation: str  # a Said where scored here: shown in the reader's language
     manual: bool = False
     comment: str = ""
 
@@ -104,19 +106,21 @@ def linear(attainment: Decimal, floor: Decimal, cap: Decimal) -> Decimal:
     return linear_explained(attainment, floor, cap)[0]
 
 
-def linear_explained(attainment: Decimal, floor: Decimal, cap: Decimal) -> tuple[Decimal, str]:
+def linear_explained(attainment: Decimal, floor: Decimal, cap: Decimal) -> tuple[Decimal, Said]:
     """:func:`linear` and how it was applied."""
     if attainment < floor:
-        return Decimal(0), (
-            f"linear, floor {format_percent(floor)}: {format_percent(attainment)} is below "
-            "the floor → 0"
+        return Decimal(0), said(
+            "kpi.linear_below", floor=format_percent(floor), attainment=format_percent(attainment)
         )
     used = min(attainment, cap)
     value = HUNDRED * used
-    how = f"linear, cap {format_percent(cap)}: "
-    if used < attainment:
-        how += f"{format_percent(attainment)} capped at {format_percent(cap)}, "
-    return value, f"{how}100 × {format_number(used)} = {format_number(value, 2)}"
+    return value, said(
+        "kpi.linear_capped" if used < attainment else "kpi.linear",
+        cap=format_percent(cap),
+        attainment=format_percent(attainment),
+        used=format_number(used),
+        score=format_number(value, 2),
+    )
 
 
 def bands(attainment: Decimal, bands: Sequence[Band]) -> Decimal:
@@ -125,20 +129,25 @@ def bands(attainment: Decimal, bands: Sequence[Band]) -> Decimal:
     return bands_explained(attainment, bands)[0]
 
 
-def bands_explained(attainment: Decimal, bands: Sequence[Band]) -> tuple[Decimal, str]:
+def bands_explained(attainment: Decimal, bands: Sequence[Band]) -> tuple[Decimal, Said]:
     """:func:`bands` and which band was reached."""
     _check_increasing(bands)
     table = ", ".join(f"{format_percent(t)}→{format_number(s)}" for t, s in bands)
     reached = [(t, s) for t, s in bands if t <= attainment]
     if not reached:
-        lowest = f" ({format_percent(bands[0][0])})" if bands else ""
-        return Decimal(0), (
-            f"bands {table}: {format_percent(attainment)} is below the lowest band{lowest} → 0"
+        return Decimal(0), said(
+            "kpi.bands_below" if bands else "kpi.bands_none",
+            table=table,
+            attainment=format_percent(attainment),
+            lowest=format_percent(bands[0][0]) if bands else "",
         )
     threshold, value = reached[-1]
-    return value, (
-        f"bands {table}: {format_percent(attainment)} reaches {format_percent(threshold)} "
-        f"→ {format_number(value)}"
+    return value, said(
+        "kpi.bands",
+        table=table,
+        attainment=format_percent(attainment),
+        threshold=format_percent(threshold),
+        score=format_number(value),
     )
 
 
@@ -193,24 +202,28 @@ def score(metric: Metric, actual: Decimal, target: Decimal) -> MetricScore:
     spelled out in ``explanation``."""
     att, how = _attainment_explained(actual, target, metric.direction)
     if att is None:
-        return MetricScore(actual, target, None, None, f"{how}: {metric.label} is not scored")
+        return MetricScore(
+            actual, target, None, None, said("kpi.unscored", how=how, metric=metric.label)
+        )
     if metric.rule == "linear":
         value, rule = linear_explained(att, metric.floor, metric.cap)
     elif metric.rule == "bands":
         value, rule = bands_explained(att, metric.bands)
     else:
         raise ValueError(f"{metric.label}: unknown rule {metric.rule!r}; use one of {RULES}")
-    return MetricScore(actual, target, att, value, f"{how}; {rule}")
+    return MetricScore(actual, target, att, value, steps([how, rule]))
 
 
 def manual(metric: Metric, score: Decimal, comment: str = "") -> MetricScore:
     """A score a manager gave by hand (no actual, no target), kept with their comment."""
     if score < 0:
         raise ValueError(f"{metric.label}: a manual score cannot be negative ({score})")
-    said = f": {comment}" if comment else ""
-    return MetricScore(
-        None, None, None, score, f"manual score {format_number(score)}{said}", True, comment
+    how = said(
+        "kpi.manual_comment" if comment else "kpi.manual",
+        score=format_number(score),
+        comment=comment,
     )
+    return MetricScore(None, None, None, score, how, True, comment)
 
 
 def total(scores: Sequence[tuple[Metric, MetricScore]]) -> Decimal:
@@ -218,24 +231,29 @@ def total(scores: Sequence[tuple[Metric, MetricScore]]) -> Decimal:
     return total_explained(scores)[0]
 
 
-def total_explained(scores: Sequence[tuple[Metric, MetricScore]]) -> tuple[Decimal, list[str]]:
+def total_explained(scores: Sequence[tuple[Metric, MetricScore]]) -> tuple[Decimal, list[Said]]:
     """:func:`total` and one step per metric, then the sum."""
-    steps, terms = [], []
+    done, terms = [], []
     for metric, result in scores:
         if result.score is None:
-            steps.append(f"{metric.label}: not scored, counts 0")
+            done.append(said("kpi.term_unscored", metric=metric.label))
             terms.append(Decimal(0))
             continue
         term = metric.weight * result.score / HUNDRED
         terms.append(term)
-        steps.append(
-            f"{metric.label}: {format_number(metric.weight)} × "
-            f"{format_number(result.score, 2)} / 100 = {format_number(term, 2)}"
+        done.append(
+            said(
+                "kpi.term",
+                metric=metric.label,
+                weight=format_number(metric.weight),
+                score=format_number(result.score, 2),
+                term=format_number(term, 2),
+            )
         )
     value = sum(terms, Decimal(0))
     shown = " + ".join(format_number(t, 2) for t in terms) or "0"
-    steps.append(f"total: {shown} = {format_number(value, 2)}")
-    return value, steps
+    done.append(said("kpi.total", terms=shown, total=format_number(value, 2)))
+    return value, done
 
 
 def round_score(x: Decimal, places: int = 2) -> Decimal:
@@ -252,7 +270,7 @@ def grade(score: Decimal, bands: Sequence[tuple[Decimal, str]] = DEFAULT_GRADES)
 
 def grade_explained(
     score: Decimal, bands: Sequence[tuple[Decimal, str]] = DEFAULT_GRADES
-) -> tuple[str, str]:
+) -> tuple[str, Said]:
     """:func:`grade` and the minimum that decided it."""
     if not bands:
         raise ValueError("no grades given")
@@ -261,9 +279,14 @@ def grade_explained(
         raise ValueError("two grades have the same minimum score")
     for minimum, name in ordered:
         if score >= minimum:
-            return name, f"{format_number(score, 2)} ≥ {format_number(minimum)} → {name}"
+            return name, said(
+                "kpi.grade_reached",
+                score=format_number(score, 2),
+                minimum=format_number(minimum),
+                grade=name,
+            )
     minimum, name = ordered[-1]
-    return name, f"{format_number(score, 2)} is below every minimum → the lowest grade, {name}"
+    return name, said("kpi.grade_lowest", score=format_number(score, 2), grade=name)
 
 
 def parse_grades(text: str) -> list[tuple[Decimal, str]]:
@@ -289,28 +312,33 @@ def parse_grades(text: str) -> list[tuple[Decimal, str]]:
 
 def _attainment_explained(
     actual: Decimal, target: Decimal, direction: str
-) -> tuple[Decimal | None, str]:
+) -> tuple[Decimal | None, Said]:
     if direction not in DIRECTIONS:
         raise ValueError(f"unknown direction {direction!r}; use one of {DIRECTIONS}")
     if target <= 0:
-        return None, f"no target (target {format_number(target)})"
+        return None, said("kpi.no_target", target=format_number(target))
     if direction == "higher":
         value = actual / target
-        return value, (
-            f"attainment {format_number(actual)} / {format_number(target)} "
-            f"= {format_percent(value)}"
+        return value, said(
+            "attainment",
+            actual=format_number(actual),
+            target=format_number(target),
+            attainment=format_percent(value),
         )
     if actual < 0:
         raise ValueError(f"a lower-is-better actual cannot be negative ({actual})")
     if actual == 0:
-        return BEST_WHEN_ZERO, (
-            f"actual 0 against target {format_number(target)}, lower is better: the best "
-            f"possible, counted as {format_percent(BEST_WHEN_ZERO)}"
+        return BEST_WHEN_ZERO, said(
+            "kpi.best_when_zero",
+            target=format_number(target),
+            attainment=format_percent(BEST_WHEN_ZERO),
         )
     value = target / actual
-    return value, (
-        f"attainment (lower is better) target {format_number(target)} / actual "
-        f"{format_number(actual)} = {format_percent(value)}"
+    return value, said(
+        "kpi.attainment_lower",
+        target=format_number(target),
+        actual=format_number(actual),
+        attainment=format_percent(value),
     )
 
 

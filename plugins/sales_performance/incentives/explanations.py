@@ -1,0 +1,400 @@
+"""Explanations in the reader's language (zh-CN or English).
+
+Every step of an incentive or KPI calculation is a :class:`Said`: a message key from
+:data:`MESSAGES` and its parameters, rendered in the reader's language where it is shown
+(:func:`show`). The figures go into the parameters already written by ``format_number`` /
+``format_percent``, so both languages show the same numbers and only the words around them
+differ. A ``Said`` *is* its English text (a ``str``), so code that compares, searches or
+logs an explanation keeps reading it as before; only showing it asks for a language.
+
+**Stored explanations.** Bonus statement and KPI result lines keep their explanation in a
+text field of the form definition (up to 4,000 characters). There it is written in both
+languages, one line each — ``[zh-CN] …`` then ``[en] …`` (:func:`stored`) — rather than as
+a key and parameters in JSON, because the engine's own record and approval pages show that
+field as it is stored: approvers of a bonus statement read it there, and two readable lines
+serve them where JSON would not, with no change to the form's definition. The figures are
+written once, when the line is computed, and an approved statement's wording is what its
+approvers saw. Text without the tags was stored before explanations were bilingual (English
+only) and is shown as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ..split import format_number
+
+if TYPE_CHECKING:
+    from ..targets.tree import Target
+
+LANGUAGES = ("zh-CN", "en")
+DEFAULT_LANGUAGE = "zh-CN"
+#: The stored text's limit (the ``explanation`` fields' maxLength).
+LIMIT = 4000
+TAGS = {"zh-CN": "[zh-CN] ", "en": "[en] "}
+#: Between the steps of one explanation.
+SEPARATORS = {"zh-CN": "；", "en": "; "}
+
+#: Message key → its text in each language. ``{name}``s are the parameters; figures arrive
+#: already written, so the English and Chinese show them alike.
+MESSAGES: dict[str, dict[str, str]] = {
+    # -- commission tiers (rules.commission) --------------------------------------------
+    "attainment": {
+        "en": "attainment {actual} / {target} = {attainment}",
+        "zh-CN": "达成率 {actual} / {target} = {attainment}",
+    },
+    "commission.no_base": {
+        "en": "no commission on a base of {base}",
+        "zh-CN": "基数为 {base}，不计提成",
+    },
+    "commission.retroactive": {
+        "en": "{attainment} reaches tier {tier} at {rate}; retroactive on the whole base: "
+        "{base} × {rate} = {amount}",
+        "zh-CN": "达成率 {attainment} 落在 {tier} 阶梯，提成比例 {rate}；全额累进，"
+        "整个基数按该比例计提：{base} × {rate} = {amount}",
+    },
+    "commission.tier": {
+        "en": "tier {tier}: {low}–{high}, {slice} × {rate} = {amount}",
+        "zh-CN": "阶梯 {tier}：{low}–{high} 部分，{slice} × {rate} = {amount}",
+    },
+    "commission.marginal": {
+        "en": "marginal: {terms} = {amount}",
+        "zh-CN": "超额累进合计：{terms} = {amount}",
+    },
+    "commission.rounded": {
+        "en": "rounded to the cent: {amount}",
+        "zh-CN": "四舍五入到分：{amount}",
+    },
+    "commission.no_target": {
+        "en": "{how}: no commission without a target",
+        "zh-CN": "{how}：没有目标，不计提成",
+    },
+    # -- caps and gates ------------------------------------------------------------------
+    "cap.absolute": {"en": "the cap of {cap}", "zh-CN": "封顶金额 {cap}"},
+    "cap.multiple": {
+        "en": "{multiple} × on-target pay {on_target} = {cap}",
+        "zh-CN": "{multiple} × 目标提成（达成率 100 % 时）{on_target} = {cap}",
+    },
+    "cap.hit": {
+        "en": "capped at {how}: {amount} → {cap}",
+        "zh-CN": "超过封顶，按{how}封顶：{amount} → {cap}",
+    },
+    "gate.passed": {
+        "en": "KPI score {score} ≥ gate {gate}: paid in full",
+        "zh-CN": "KPI 得分 {score} ≥ 门槛 {gate}：全额发放",
+    },
+    "gate.unpaid": {
+        "en": "KPI score {score} is below the gate of {gate}: not paid ({amount} → 0)",
+        "zh-CN": "KPI 得分 {score} 低于门槛 {gate}：不予发放（{amount} → 0）",
+    },
+    "gate.factor": {
+        "en": "KPI score {score} is below the gate of {gate}: {amount} × {factor} = {paid}",
+        "zh-CN": "KPI 得分 {score} 低于门槛 {gate}：按比例发放，{amount} × {factor} = {paid}",
+    },
+    "gate.no_scorecard": {
+        "en": "no KPI scorecard in {period}, counted as 0: {how}",
+        "zh-CN": "{period} 没有 KPI 考核结果，按 0 分计：{how}",
+    },
+    # -- sharing: credit splits and team awards ------------------------------------------
+    "share": {"en": "{share} = {exact}", "zh-CN": "{share} = {exact}"},
+    "share.rounded": {
+        "en": "{share} = {exact} → {part} (odd cents by largest remainder, so the parts add up)",
+        "zh-CN": "{share} = {exact} → {part}（零头按最大余数法分配，各份之和与总额一致）",
+    },
+    "team.result": {
+        "en": "team {actual} of target {target} ({attainment})",
+        "zh-CN": "团队实际 {actual}，目标 {target}（达成率 {attainment}）",
+    },
+    "team.below": {
+        "en": "{result}: below target, no award",
+        "zh-CN": "{result}：未达目标，不发团队奖",
+    },
+    "team.nobody": {
+        "en": "{result}: no member has a positive actual to share by",
+        "zh-CN": "{result}：没有成员业绩为正，无法按业绩分配",
+    },
+    "team.share": {
+        "en": "{result}: pool {pool} × {share}",
+        "zh-CN": "{result}：团队奖金池 {pool} × 个人业绩占比 {share}",
+    },
+    "team.no_target": {
+        "en": "your team has no {period} target of {measure}",
+        "zh-CN": "你的团队没有 {period} 的{measure}目标",
+    },
+    # -- one-off lines -------------------------------------------------------------------
+    "honours.rank": {
+        "en": "rank {rank} of {count} with {score}, top {top}: {title} + {bonus}",
+        "zh-CN": "{count} 人中排名第 {rank}，得分 {score}，前 {top} 名获评：{title} + 奖金 {bonus}",
+    },
+    "honours.rank_tied": {
+        "en": "rank {rank} (tied) of {count} with {score}, top {top}: {title} + {bonus}",
+        "zh-CN": "{count} 人中并列第 {rank}，得分 {score}，前 {top} 名获评：{title} + 奖金 {bonus}",
+    },
+    "clawback": {
+        "en": "clawback of {paid} paid earlier: {amount}",
+        "zh-CN": "追回此前已发放的 {paid}：{amount}",
+    },
+    "clawback.record": {
+        "en": "{form} #{record} no longer counts for {measure} (cancelled, refunded or "
+        "deleted) after statement #{statement} ({period}) paid {paid} on a base of {base}, "
+        "{value} of it this record's: {how}",
+        "zh-CN": "{form} #{record} 已不再计入{measure}（已取消、退款或删除）；奖金单 "
+        "#{statement}（{period}）曾按基数 {base} 发放 {paid}，其中本记录占 {value}：{how}",
+    },
+    "override.base": {
+        "en": "{measure} of the {count} people you manage",
+        "zh-CN": "你管理的 {count} 人的{measure}",
+    },
+    "named": {"en": "{name}: {how}", "zh-CN": "{name}：{how}"},
+    # -- targets behind the numbers -----------------------------------------------------
+    "target.rep": {"en": "target {name} (#{id}): {how}", "zh-CN": "目标 {name}（#{id}）：{how}"},
+    "target.none": {
+        "en": "no {period} target of {measure} for this person",
+        "zh-CN": "此人没有 {period} 的{measure}目标",
+    },
+    "prorate.all": {
+        "en": "active all {days} days of {period}: {amount}",
+        "zh-CN": "{period} 全部 {days} 天在岗：{amount}",
+    },
+    "prorate.none": {"en": "not active in {period}: 0", "zh-CN": "{period} 期间不在岗：0"},
+    "prorate.part": {
+        "en": "active {first} – {last}, {active} of {days} days of {period}: "
+        "{amount} × {active} / {days} = {share}",
+        "zh-CN": "{first} 至 {last} 在岗，为 {period} 共 {days} 天中的 {active} 天："
+        "{amount} × {active} / {days} = {share}",
+    },
+    # -- statements ----------------------------------------------------------------------
+    "rerun": {
+        "en": "rerun after approval: {after} now, {before} approved before → {difference}",
+        "zh-CN": "批准后重新计算：现为 {after}，此前已批准 {before} → 差额 {difference}",
+    },
+    "adjustment.note": {
+        "en": "Adjustment after approval of statement #{id}",
+        "zh-CN": "奖金单 #{id} 批准后的调整",
+    },
+    # -- KPI scoring (kpi.scoring, kpi.scorecards, kpi.appeals) ---------------------------
+    "kpi.no_target": {"en": "no target (target {target})", "zh-CN": "没有目标（目标 {target}）"},
+    "kpi.best_when_zero": {
+        "en": "actual 0 against target {target}, lower is better: the best possible, "
+        "counted as {attainment}",
+        "zh-CN": "实际为 0（目标 {target}），越低越好：已是最佳，按达成率 {attainment} 计",
+    },
+    "kpi.attainment_lower": {
+        "en": "attainment (lower is better) target {target} / actual {actual} = {attainment}",
+        "zh-CN": "达成率（越低越好）目标 {target} / 实际 {actual} = {attainment}",
+    },
+    "kpi.linear": {
+        "en": "linear, cap {cap}: 100 × {used} = {score}",
+        "zh-CN": "线性计分，封顶 {cap}：100 × {used} = {score}",
+    },
+    "kpi.linear_capped": {
+        "en": "linear, cap {cap}: {attainment} capped at {cap}, 100 × {used} = {score}",
+        "zh-CN": "线性计分，封顶 {cap}：达成率 {attainment} 按封顶 {cap} 计，"
+        "100 × {used} = {score}",
+    },
+    "kpi.linear_below": {
+        "en": "linear, floor {floor}: {attainment} is below the floor → 0",
+        "zh-CN": "线性计分，门槛 {floor}：达成率 {attainment} 低于门槛 → 0",
+    },
+    "kpi.bands": {
+        "en": "bands {table}: {attainment} reaches {threshold} → {score}",
+        "zh-CN": "分档计分 {table}：达成率 {attainment} 达到 {threshold} 档 → {score}",
+    },
+    "kpi.bands_below": {
+        "en": "bands {table}: {attainment} is below the lowest band ({lowest}) → 0",
+        "zh-CN": "分档计分 {table}：达成率 {attainment} 低于最低档（{lowest}）→ 0",
+    },
+    "kpi.bands_none": {
+        "en": "bands {table}: {attainment} is below the lowest band → 0",
+        "zh-CN": "分档计分 {table}：达成率 {attainment} 低于最低档 → 0",
+    },
+    "kpi.unscored": {"en": "{how}: {metric} is not scored", "zh-CN": "{how}：{metric} 不计分"},
+    "kpi.manual": {"en": "manual score {score}", "zh-CN": "上级评分 {score}"},
+    "kpi.manual_comment": {
+        "en": "manual score {score}: {comment}",
+        "zh-CN": "上级评分 {score}：{comment}",
+    },
+    "kpi.manual_missing": {"en": "no manual score given yet", "zh-CN": "上级尚未评分"},
+    "kpi.term": {
+        "en": "{metric}: {weight} × {score} / 100 = {term}",
+        "zh-CN": "{metric}：权重 {weight} × 得分 {score} / 100 = {term}",
+    },
+    "kpi.term_unscored": {
+        "en": "{metric}: not scored, counts 0",
+        "zh-CN": "{metric}：未计分，按 0 计",
+    },
+    "kpi.total": {"en": "total: {terms} = {total}", "zh-CN": "总分：{terms} = {total}"},
+    "kpi.grade_reached": {
+        "en": "{score} ≥ {minimum} → {grade}",
+        "zh-CN": "{score} ≥ {minimum} → {grade}",
+    },
+    "kpi.grade_lowest": {
+        "en": "{score} is below every minimum → the lowest grade, {grade}",
+        "zh-CN": "{score} 低于所有等级下限 → 最低等级 {grade}",
+    },
+    "kpi.grade": {"en": "grade: {how}", "zh-CN": "等级：{how}"},
+    "kpi.ratio_zero": {
+        "en": "{name} is 0: the ratio is not scored",
+        "zh-CN": "{name} 为 0：比率不计分",
+    },
+    "kpi.target_from": {
+        "en": "target from {name} (#{id}): {how}",
+        "zh-CN": "目标取自 {name}（#{id}）：{how}",
+    },
+    "kpi.target_none": {
+        "en": "no sales target of {measure} for this person in {period}",
+        "zh-CN": "此人 {period} 没有{measure}的销售目标",
+    },
+    "kpi.target_fixed": {"en": "fixed target {target}", "zh-CN": "固定目标 {target}"},
+    "kpi.appeal": {
+        "en": "appeal #{id} accepted: score {score} → {decided} (adjustment {adjustment})",
+        "zh-CN": "申诉 #{id} 已通过：得分 {score} → {decided}（调整 {adjustment}）",
+    },
+}
+
+
+class Said(str):
+    """One explained step, or several (:func:`steps`): a message key and its parameters.
+    As a ``str`` it is the English text; :meth:`text` renders any language."""
+
+    key: str
+    params: dict[str, Any]
+
+    def __new__(cls, key: str, params: Mapping[str, Any]) -> Said:
+        if key not in MESSAGES and key not in _SPECIAL:
+            raise KeyError(f"no message {key!r}")
+        params = dict(params)
+        self = super().__new__(cls, _render(key, params, "en"))
+        self.key, self.params = key, params
+        return self
+
+    def text(self, language: str) -> str:
+        """This explanation in ``language`` (zh-CN or en; anything else reads English)."""
+        return _render(self.key, self.params, language)
+
+    def __reduce__(self) -> Any:  # copies and pickles keep the key and parameters
+        return (Said, (self.key, self.params))
+
+
+def said(key: str, **params: Any) -> Said:
+    """The message ``key`` with its parameters: figures already written
+    (``format_number``), names, or other explanations."""
+    return Said(key, params)
+
+
+def steps(parts: Iterable[str | None]) -> Said:
+    """Several steps as one explanation, joined the reader's way (``; `` or ``；``); empty
+    parts are left out."""
+    return Said("_steps", {"parts": [part for part in parts if part]})
+
+
+def show(value: Any, language: str) -> str:
+    """An explanation as the reader reads it: a :class:`Said` rendered in ``language``; a
+    stored bilingual text's line of that language; older stored text as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, Said):
+        return value.text(language)
+    return read_stored(str(value)).text(language) if _is_tagged(str(value)) else str(value)
+
+
+def show_all(values: Iterable[Any], language: str) -> list[str]:
+    return [show(value, language) for value in values]
+
+
+def stored(value: Any, limit: int = LIMIT) -> str:
+    """The text an explanation is stored as: both languages, a line each, within
+    ``limit`` characters. Plain (language-neutral or older) text is stored as it is."""
+    if value is None:
+        return ""
+    if not isinstance(value, Said):
+        return str(value)[:limit]
+    room = (limit - sum(len(tag) for tag in TAGS.values()) - len(LANGUAGES) + 1) // 2
+    lines = []
+    for language in LANGUAGES:
+        text = " ".join(value.text(language).splitlines())
+        if len(text) > room:
+            text = text[: room - 1] + "…"
+        lines.append(TAGS[language] + text)
+    return "\n".join(lines)
+
+
+def read_stored(text: str | None) -> Said | str:
+    """A stored explanation read back: a bilingual one as a :class:`Said` that renders
+    either of its lines; older (untagged) text as it is."""
+    if not text or not _is_tagged(text):
+        return text or ""
+    texts = {}
+    for line in text.split("\n"):
+        for language, tag in TAGS.items():
+            if line.startswith(tag):
+                texts[language] = line[len(tag) :]
+    return Said("_texts", texts)
+
+
+def appended(text: str | None, note: Said) -> str:
+    """A stored explanation with one more step (an accepted appeal), still stored."""
+    return stored(steps([read_stored(text), note]))
+
+
+def localized_lines(lines: Iterable[dict[str, Any]], language: str) -> list[dict[str, Any]]:
+    """Rows (statement or scorecard lines) with their ``explanation`` in ``language``."""
+    return [{**row, "explanation": show(row.get("explanation"), language)} for row in lines]
+
+
+def target_amount(target: Target) -> tuple[Decimal, Said]:
+    """A target's amount for the days its owner is active in the period (the target's own
+    ``effective()``), and how it was prorated, in words of either language."""
+    amount, _ = target.effective()
+    period, full = target.period, format_number(target.amount)
+    first = max(period.start, target.active_from) if target.active_from else period.start
+    end = min(period.end, target.active_to + _DAY) if target.active_to else period.end
+    active = max(0, (end - first).days)
+    if active == period.days:
+        return amount, said("prorate.all", days=period.days, period=period.key, amount=full)
+    if active == 0:
+        return amount, said("prorate.none", period=period.key)
+    return amount, said(
+        "prorate.part",
+        first=first.isoformat(),
+        last=(end - _DAY).isoformat(),
+        active=active,
+        days=period.days,
+        period=period.key,
+        amount=full,
+        share=format_number(amount),
+    )
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+_SPECIAL = ("_steps", "_texts")
+_DAY = dt.timedelta(days=1)
+
+
+def _render(key: str, params: Mapping[str, Any], language: str) -> str:
+    if language not in LANGUAGES:
+        language = "en"
+    if key == "_steps":
+        return SEPARATORS[language].join(_param(p, language) for p in params["parts"])
+    if key == "_texts":
+        return params.get(language) or next(iter(params.values()), "")
+    template = MESSAGES[key]
+    return template.get(language, template["en"]).format(
+        **{name: _param(value, language) for name, value in params.items()}
+    )
+
+
+def _param(value: Any, language: str) -> str:
+    if isinstance(value, Said):
+        return value.text(language)
+    if isinstance(value, (list, tuple)):
+        return SEPARATORS[language].join(_param(v, language) for v in value)
+    return "" if value is None else str(value)
+
+
+def _is_tagged(text: str) -> bool:
+    return text.startswith(TAGS[LANGUAGES[0]]) and f"\n{TAGS[LANGUAGES[1]]}" in text
