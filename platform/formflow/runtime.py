@@ -82,7 +82,7 @@ class Runtime:
         Callbacks registered with :meth:`Work.after_commit` run once the commit succeeded.
         """
         with self.db.transaction(write=True) as connection:
-            work = Work(self, connection, actor, self.clock())
+            work = Work(self, connection, actor, self.clock(), writes=True)
             try:
                 yield work
                 work.flush()
@@ -112,9 +112,18 @@ class Work:
     """
 
     def __init__(
-        self, runtime: Runtime, connection: Connection, actor: User | None, now: dt.datetime
+        self,
+        runtime: Runtime,
+        connection: Connection,
+        actor: User | None,
+        now: dt.datetime,
+        *,
+        writes: bool = False,
     ) -> None:
         self.runtime = runtime
+        #: Whether this unit of work may write: a read-only one sees one unchanging state,
+        #: so what it computed once (a month's aggregates) it may reuse.
+        self.writes = writes
         self.connection = connection
         self.actor = actor
         self.now = now

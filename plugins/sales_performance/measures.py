@@ -437,6 +437,33 @@ def actuals(
 ) -> dict[int, Decimal]:
     """The measure's value per member for records dated in [start, end), in one query (two
     with a credit split: the records without split rows, then the split rows)."""
+    book = _book(work)
+    key = (measure, start, end, None if members is None else tuple(members))
+    if book is not None and key in book:
+        return dict(book[key])
+    found = _actuals(work, measure, start, end, members)
+    if book is not None:
+        book[key] = dict(found)
+    return found
+
+
+def _book(work: Work) -> dict[tuple[Any, ...], dict[int, Decimal]] | None:
+    """The measures' values already read in this unit of work, when it only reads: a
+    dashboard's charts (the top signers, the scorecards, the targets' progress) and a
+    scorecard's lines read the same month's aggregates, and a read-only unit of work sees
+    one unchanging state of the records. A unit of work that writes reads afresh."""
+    if work.writes:
+        return None
+    return work.memo.setdefault("sales_performance.actuals", {})
+
+
+def _actuals(
+    work: Work,
+    measure: Measure,
+    start: dt.date,
+    end: dt.date,
+    members: list[int] | None,
+) -> dict[int, Decimal]:
     compiled = compile_measure(work, measure)
     where = compiled.conditions + _bounds(compiled, start, end)
     found: dict[int, Decimal] = {}
@@ -507,7 +534,11 @@ def actuals_many(
     :func:`actuals`'s two queries. The same numbers as :func:`actuals`, one by one."""
     found: dict[str, dict[int, Decimal]] = {}
     groups: dict[tuple[Any, ...], list[Compiled]] = {}
+    book = _book(work)
     for measure in dict.fromkeys(wanted):
+        if book is not None and (measure, start, end, None) in book:
+            found[measure.key] = dict(book[(measure, start, end, None)])
+            continue
         compiled = compile_measure(work, measure)
         if compiled.credit is not None and measure.aggregate in ("count", "sum"):
             found[measure.key] = actuals(work, measure, start, end)
@@ -545,6 +576,8 @@ def actuals_many(
                 mine[int(who)] = total / n if aggregate == "avg" else total
         for compiled in group:
             found.setdefault(compiled.measure.key, {})
+            if book is not None:
+                book[(compiled.measure, start, end, None)] = dict(found[compiled.measure.key])
     return found
 
 

@@ -6,7 +6,10 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event
 
+from formflow.definitions.service import get_form
+from formflow.records import service as records
 from sales_performance import measures
 from sales_performance.measures import Measure, MeasureError, parse_filter
 from tests.plugins.sales_performance.world import Sales, build
@@ -173,3 +176,42 @@ def test_the_records_behind_everybodys_numbers_at_once_are_each_ones(sales):
         alone = {m: measures.counted(work, measure, *JUNE, m) for m in (rita, ron)}
     assert everybody == alone
     assert [value for _, value in everybody[ron]] == [Decimal(150), Decimal(70)]
+
+
+def test_a_read_only_unit_of_work_reads_a_months_numbers_once(sales):
+    contract(sales, "1000.10", "2026-06-01")
+    with sales.runtime.write() as work:
+        measures.ensure_defaults(work)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    engine = sales.runtime.db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with sales.runtime.read() as work:
+            every = list(measures.all_measures(work).values())
+            amount = measures.get_measure(work, "contract_amount")
+            first = measures.actuals_many(work, every, *JUNE)
+            asked = len(statements)
+            again = measures.actuals_many(work, every, *JUNE)
+            alone = measures.actuals(work, amount, *JUNE)
+            assert len(statements) == asked  # the second reading ran no query
+            assert again == first and alone == first["contract_amount"]
+            again["contract_amount"].clear()  # a caller's copy: the book is not changed
+            assert measures.actuals(work, amount, *JUNE) == first["contract_amount"]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_a_unit_of_work_that_writes_reads_its_own_changes(sales):
+    customer = sales.customer("Writer")
+    with sales.runtime.write(sales.user("rita")) as work:
+        measures.ensure_defaults(work)
+        amount = measures.get_measure(work, "contract_amount")
+        assert measures.actuals(work, amount, *JUNE) == {}
+        form = get_form(work, "sales_performance.contract")
+        records.create(work, form, {"name": "deal", "customer": customer, "amount": "250.00",
+                                    "signed_on": "2026-06-03"})  # fmt: skip
+        assert measures.actuals(work, amount, *JUNE) == {sales.people["rita"].id: Decimal(250)}
