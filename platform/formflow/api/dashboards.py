@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from .. import jsoncodec
 from ..dashboards import service as dashboards
+from ..dashboards.batch import all_results
 from ..dashboards.charts import chart_result
 from ..dashboards.definition import DashboardSpec, text_of
 from ..dashboards.filters import filters_from, record_list_url
@@ -87,17 +88,9 @@ def dashboard_data(name: str) -> Response:
         dashboard, spec = dashboards.viewable(work, name)
         filters, resolved = filters_from(work, spec, request.args)
         language = _language()
-        charts = [
-            chart_result(
-                work,
-                chart,
-                filters,
-                language=language,
-                drill_url=record_list_url,
-                where=f"charts[{index}]",
-            )
-            for index, chart in enumerate(spec.charts)
-        ]
+        charts = all_results(
+            work, spec.charts, filters, language=language, drill_url=record_list_url
+        )
         body = {
             "name": dashboard.name,
             "version": dashboard.current_version,

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from ..dashboards import service as dashboards
+from ..dashboards.batch import all_results
 from ..dashboards.charts import chart_result
 from ..dashboards.definition import PERIODS, DashboardSpec, text_of
 from ..dashboards.filters import filters_from, record_list_url
@@ -56,12 +57,7 @@ def _open(work: Work, name: str) -> DashboardSpec:
 def charts_of(work: Work, spec: DashboardSpec, args: Any, lang: str) -> tuple[list, dict]:
     """Every chart's ChartResult for the viewer, and the filters as resolved."""
     filters, resolved = filters_from(work, spec, args)
-    results = [
-        chart_result(
-            work, chart, filters, language=lang, drill_url=record_list_url, where=f"charts[{i}]"
-        )
-        for i, chart in enumerate(spec.charts)
-    ]
+    results = all_results(work, spec.charts, filters, language=lang, drill_url=record_list_url)
     return results, resolved
 
 
