@@ -16,7 +16,7 @@ from . import sources as data_sources
 from .cache import cache_key, data_version
 from .compile import Filters, plan
 from .definition import ChartSpec, text_of
-from .results import DrillUrl, header, kind_of, pivot_result, rows_result, shown, sort_groups
+from .results import DrillUrl, header, kind_of, pivot_result, rows_result, shown
 from .results import with_formulas as computed
 
 SYSTEM_LABELS = {
@@ -178,14 +178,12 @@ def _source_data(
         column = source.column(key)
         return text_of(column.label, language) if column else key
 
+    table = _source_rows(work, source, filters)
     groups = [
         (keys, computed(chart, values))
-        for keys, values in data_sources.aggregate(source, chart, source.rows(work, filters))
+        for keys, values in data_sources.aggregate(source, chart, table, where)
     ]
-    groups = sort_groups(chart, (), groups) if chart.sort_by or chart.type == "ranking" else groups
-    if not chart.sort_by and chart.type != "ranking":
-        groups.sort(key=lambda g: tuple((k is not None, str(k or "")) for k in g[0]))
-        groups = groups[: chart.limit] if chart.limit else groups
+    groups = data_sources.ordered(source, chart, groups)
     names = data_sources.group_labels(work, source, chart, groups, language)
     kinds = {m.key: m.kind or _source_kind(source, m) for m in chart.measures}
     rows = []
@@ -203,6 +201,18 @@ def _source_data(
     for m, described in zip(chart.measures, head["measures"], strict=True):
         described["kind"] = kinds[m.key]
     return {**head, "rows": rows, "empty": not rows}
+
+
+def _source_rows(
+    work: Work, source: data_sources.DataSource, filters: Filters
+) -> tuple[dict[str, Any], ...]:
+    """The source's rows for the viewer and the dashboard's filters, computed once per unit
+    of work: a dashboard's charts over one source share them. Not kept longer — a source
+    has no data version to tell when its rows change (the chart cache keys on a form's)."""
+    key = ("dashboards.source_rows", source.name, filters, work.actor.id if work.actor else None)
+    if key not in work.memo:
+        work.memo[key] = tuple(source.rows(work, filters))
+    return work.memo[key]
 
 
 def _source_kind(source: data_sources.DataSource, m: Any) -> str:

@@ -327,19 +327,9 @@ def _chart(raw: dict[str, Any], where: str) -> tuple[ChartSpec, list[FieldError]
                     FieldError(f"{at}.formula", "a formula measure has no agg or field", "formula")
                 )
             try:
-                expression = compile_expression(m["formula"])
+                compile_expression(m["formula"])
             except ExpressionError as error:
                 errors.append(FieldError(f"{at}.formula", str(error), "formula"))
-            else:
-                unknown = sorted(expression.references - keys)
-                if unknown:
-                    errors.append(
-                        FieldError(
-                            f"{at}.formula",
-                            f"uses {', '.join(unknown)}, which is not a measure before it",
-                            "formula",
-                        )
-                    )
         elif not m.get("agg"):
             errors.append(FieldError(f"{at}.agg", "is required (or give a formula)", "required"))
         elif m["agg"] != "count" and not m.get("field"):
@@ -355,6 +345,7 @@ def _chart(raw: dict[str, Any], where: str) -> tuple[ChartSpec, list[FieldError]
                 m.get("label"),
             )
         )
+    errors += _formula_errors(measures, where)
     dimensions = tuple(
         Dimension(d["field"], d.get("bucket"), d.get("by"), d.get("label"))
         for d in raw.get("dimensions", ())
@@ -399,6 +390,73 @@ def _chart(raw: dict[str, Any], where: str) -> tuple[ChartSpec, list[FieldError]
         layout=dict(raw.get("layout") or {}),
     )
     return chart, errors
+
+
+def _uses(m: Measure) -> frozenset[str]:
+    """The measure keys a formula reads (none when it does not compile: reported apart)."""
+    try:
+        return compile_expression(m.formula or "").references
+    except ExpressionError:
+        return frozenset()
+
+
+def formula_order(measures: tuple[Measure, ...]) -> list[Measure]:
+    """The formula measures, each after the formulas it uses (otherwise in the chart's
+    order); any on a cycle, which :func:`parse` refuses, come last."""
+    pending = [m for m in measures if m.formula is not None]
+    formulas = {m.key for m in pending}
+    ordered: list[Measure] = []
+    while pending:
+        computed = {m.key for m in ordered}
+        ready = [m for m in pending if _uses(m) & formulas <= computed]
+        if not ready:
+            return ordered + pending
+        ordered += ready
+        pending = [m for m in pending if m.key not in {r.key for r in ready}]
+    return ordered
+
+
+def _cycle(start: str, uses: dict[str, frozenset[str]]) -> list[str] | None:
+    """The shortest chain of formulas from ``start`` back to itself, if there is one."""
+    paths = [[start]]
+    seen: set[str] = set()
+    while paths:
+        path = paths.pop(0)
+        for key in sorted(uses.get(path[-1], ())):
+            if key == start:
+                return [*path, start]
+            if key not in seen:
+                seen.add(key)
+                paths.append([*path, key])
+    return None
+
+
+def _formula_errors(measures: list[Measure], where: str) -> list[FieldError]:
+    """A formula may use any of the chart's measures, stored or computed, wherever it is
+    listed; not a name that is no measure, and not itself through other formulas."""
+    keys = {m.key for m in measures}
+    formulas = {m.key for m in measures if m.formula is not None}
+    uses = {m.key: _uses(m) & formulas for m in measures if m.formula is not None}
+    errors = []
+    for i, m in enumerate(measures):
+        if m.formula is None:
+            continue
+        at = f"{where}.measures[{i}].formula"
+        unknown = sorted(_uses(m) - keys)
+        if unknown:
+            errors.append(
+                FieldError(
+                    at,
+                    f"uses {', '.join(unknown)}, which is not a measure of this chart",
+                    "formula",
+                )
+            )
+        cycle = _cycle(m.key, uses)
+        if cycle:
+            errors.append(
+                FieldError(at, f"is computed from itself: {' → '.join(cycle)}", "formula_cycle")
+            )
+    return errors
 
 
 def text_of(value: Any, language: str) -> str:

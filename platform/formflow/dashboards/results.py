@@ -15,7 +15,7 @@ from ..expressions.expression import compile_expression
 from ..records.query import Filter
 from ..runtime import Work
 from .compile import DimensionPlan, MeasurePlan, Plan, decimal_of
-from .definition import ChartSpec, Measure
+from .definition import ChartSpec, Measure, formula_order
 from .labels import labels_for, option_order
 
 #: (form name, record-list filters) → the list's URL; None when there is no web layer.
@@ -42,11 +42,10 @@ def measure_values(measures: tuple[MeasurePlan, ...], raw: tuple[Any, ...]) -> d
 
 
 def with_formulas(chart: ChartSpec, values: dict[str, Any]) -> dict[str, Any]:
-    """Formula measures computed over the group's other measures (an error or a division by
-    zero gives an empty value, not a failed chart)."""
-    for m in chart.measures:
-        if m.formula is None:
-            continue
+    """Formula measures computed over the group's other measures, each after the formulas
+    it uses (an error or a division by zero gives an empty value, not a failed chart)."""
+    for m in formula_order(chart.measures):
+        assert m.formula is not None
         scope = {k: (Decimal(v) if isinstance(v, int) else v) for k, v in values.items()}
         try:
             result = compile_expression(m.formula).evaluate(scope)
@@ -153,6 +152,26 @@ def sort_groups(
     chart: ChartSpec, dimensions: tuple[DimensionPlan, ...], groups: list[tuple[tuple, dict]]
 ) -> list[tuple[tuple, dict]]:
     """The groups in the chart's order, cut to its limit."""
+    orders = [option_order(d.field) if d.kind == "option" else {} for d in dimensions]
+    return ordered_groups(chart, orders, groups)
+
+
+def _natural(key: Any) -> tuple[int, Any, str]:
+    """A group key's place among its dimension's keys: empty first, then numbers, then
+    text (keys of mixed types, as a plugin's rows may hold, still sort)."""
+    if key is None:
+        return (0, 0, "")
+    if isinstance(key, (int, Decimal, float)) and not isinstance(key, bool):
+        return (1, key, "")
+    return (2, 0, str(key))
+
+
+def ordered_groups(
+    chart: ChartSpec, orders: list[dict[Any, int]], groups: list[tuple[tuple, dict]]
+) -> list[tuple[tuple, dict]]:
+    """The groups in the chart's order, cut to its limit: by the measure it sorts by, else
+    by each dimension's keys — ``orders[i]`` (key → position: a select's options) when
+    given, other keys after them in natural order."""
     by = chart.sort_by
     descending = chart.descending
     if by is None and chart.type == "ranking":
@@ -164,16 +183,12 @@ def sort_groups(
             return (0, 0) if v is None else (1, v)
 
         groups = sorted(groups, key=value, reverse=descending)
-    elif dimensions:
-        orders = [option_order(d.field) if d.kind == "option" else {} for d in dimensions]
+    elif orders:
 
         def position(group: tuple[tuple, dict]) -> tuple:
             out = []
             for key, order in zip(group[0], orders, strict=False):
-                if order:
-                    out.append((0, order.get(key, len(order)), ""))
-                else:
-                    out.append((0 if key is None else 1, 0, "" if key is None else key))
+                out.append((order.get(key, len(order)) if order else 0, _natural(key)))
             return tuple(out)
 
         groups = sorted(groups, key=position, reverse=descending)
