@@ -2,7 +2,8 @@
 ``api.py``, tagged ``sales``, merged by the engine through the ``formflow_openapi`` hook.
 
 Numbers the plugin computes (amounts, actuals, scores) are exact decimals sent as text, so
-no client rounds a cent away.
+no client rounds a cent away. Explanations are in the language the client asks for
+(``Accept-Language``), else the caller's own (see ``api.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,35 @@ STEPS = {
     "description": "How the number was reached, a sentence a step",
 }
 PERIOD_TEXT = f"A period: {ACCEPTED}"
+EXPLAINED = (
+    "in the language of the response's `Content-Language` (zh-CN or en); statements "
+    "stored before explanations were bilingual read as stored (English)"
+)
+EXPLANATION = {"type": "string", "description": f"How the number was reached, {EXPLAINED}"}
+EXPLAINED_STEPS = {
+    **STEPS,
+    "description": f"How the number was reached, a sentence a step, {EXPLAINED}",
+}
+_ACCEPT_LANGUAGE = {
+    "name": "Accept-Language",
+    "in": "header",
+    "required": False,
+    "description": "The language of the explanations: zh-CN (any `zh`) or en (any `en`), "
+    "the first of them by quality; without either, the caller's own language (their "
+    "profile's, zh-CN by default)",
+    "schema": {"type": "string", "examples": ["en", "zh-CN"]},
+}
+_CONTENT_LANGUAGE = {
+    "Content-Language": {
+        "description": "The language the explanations are written in",
+        "schema": {"enum": ["zh-CN", "en"]},
+    }
+}
+
+
+def _explained(response: dict[str, Any]) -> dict[str, Any]:
+    """A 200 response whose explanations are in the negotiated language."""
+    return {**response, "headers": _CONTENT_LANGUAGE}
 
 
 def _period(*, required: bool, where: str = "query") -> dict[str, Any]:
@@ -226,7 +256,7 @@ SCHEMAS: dict[str, Any] = {
             "attainment": MAYBE_DECIMAL,
             "score": MAYBE_DECIMAL,
             "adjustment": {**MAYBE_DECIMAL, "description": "Added by an accepted appeal"},
-            "explanation": {"type": "string"},
+            "explanation": EXPLANATION,
         },
     },
     "SalesScorecard": {
@@ -245,7 +275,7 @@ SCHEMAS: dict[str, Any] = {
             "score": DECIMAL,
             "grade": {"type": "string"},
             "lines": {"type": "array", "items": ref("SalesScorecardLine")},
-            "explanation": STEPS,
+            "explanation": EXPLAINED_STEPS,
         },
     },
     "SalesScorecardList": {
@@ -331,7 +361,7 @@ SCHEMAS: dict[str, Any] = {
             "attainment": {**MAYBE_DECIMAL, "description": "Actual / target, 1 = 100 %"},
             "rate": {**MAYBE_DECIMAL, "description": "The rate applied, 0.02 = 2 %"},
             "amount": DECIMAL,
-            "explanation": {"type": ["string", "null"], "description": "How it was reached"},
+            "explanation": {**EXPLANATION, "type": ["string", "null"]},
             "records": {
                 "type": ["string", "null"],
                 "description": "The records it counted, as `form:id=value,…` (`;` between forms)",
@@ -354,7 +384,10 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Approved statements are locked; a rerun adds an adjustment",
             },
             "adjusts": {**MAYBE_ID, "description": "The approved statement this one adjusts"},
-            "note": {"type": ["string", "null"]},
+            "note": {
+                "type": ["string", "null"],
+                "description": "An adjustment's note, in the explanations' language",
+            },
             "lines": {"type": "array", "items": ref("SalesStatementLine")},
         },
     },
@@ -406,7 +439,7 @@ SCHEMAS: dict[str, Any] = {
             "name": {"type": "string"},
             "kind": {"enum": list(KINDS)},
             "amount": DECIMAL,
-            "explanation": {"type": "string"},
+            "explanation": EXPLANATION,
         },
     },
     "SalesEstimate": {
@@ -548,9 +581,10 @@ def paths() -> dict[str, Any]:
                         "description": "`true` to compute published scorecards again",
                         "schema": {"type": "boolean"},
                     },
+                    _ACCEPT_LANGUAGE,
                 ],
                 "responses": {
-                    "200": json_response(ref("SalesScorecardList")),
+                    "200": _explained(json_response(ref("SalesScorecardList"))),
                     **errors(400, 401, 403),
                 },
             }
@@ -627,9 +661,10 @@ def paths() -> dict[str, Any]:
                         "description": "Only this person's (403 when the caller may not see them)",
                         "schema": {"type": "integer", "minimum": 1},
                     },
+                    _ACCEPT_LANGUAGE,
                 ],
                 "responses": {
-                    "200": json_response(ref("SalesStatementList")),
+                    "200": _explained(json_response(ref("SalesStatementList"))),
                     **errors(400, 401, 403),
                 },
             }
@@ -639,9 +674,9 @@ def paths() -> dict[str, Any]:
                 "operationId": "getBonusStatement",
                 "tags": _TAGS,
                 "summary": "A bonus statement, each line with how it was reached",
-                "parameters": [_STATEMENT_ID],
+                "parameters": [_STATEMENT_ID, _ACCEPT_LANGUAGE],
                 "responses": {
-                    "200": json_response(ref("SalesStatement")),
+                    "200": _explained(json_response(ref("SalesStatement"))),
                     **errors(401, 403, 404),
                 },
             }
@@ -674,10 +709,14 @@ def paths() -> dict[str, Any]:
                         "required": False,
                         "schema": {"enum": ["csv", "xlsx"], "default": "csv"},
                     },
+                    _ACCEPT_LANGUAGE,
                 ],
                 "responses": {
                     "200": {
-                        "description": "The file, as an attachment named `bonus-<period>.<format>`",
+                        "description": "The file, as an attachment named "
+                        "`bonus-<period>.<format>`; the XLSX's explanations in the language "
+                        "of `Content-Language` (column names the same in every language)",
+                        "headers": _CONTENT_LANGUAGE,
                         "content": {
                             "text/csv": {"schema": {"type": "string"}},
                             XLSX: {"schema": {"type": "string", "format": "binary"}},
@@ -694,9 +733,10 @@ def paths() -> dict[str, Any]:
                 "summary": "What if: the period's payout as things stand and with the chosen "
                 "open opportunities signed, line by line (one's own, or of someone the "
                 "caller may see)",
+                "parameters": [_ACCEPT_LANGUAGE],
                 "requestBody": _body(ref("SalesEstimateRequest")),
                 "responses": {
-                    "200": json_response(ref("SalesEstimate")),
+                    "200": _explained(json_response(ref("SalesEstimate"))),
                     **errors(400, 401, 403),
                 },
             }

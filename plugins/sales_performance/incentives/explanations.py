@@ -76,11 +76,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cap.absolute": {"en": "the cap of {cap}", "zh-CN": "封顶金额 {cap}"},
     "cap.multiple": {
         "en": "{multiple} × on-target pay {on_target} = {cap}",
-        "zh-CN": "{multiple} × 目标提成（达成率 100 % 时）{on_target} = {cap}",
+        "zh-CN": "{multiple} 倍目标提成 {on_target} = {cap}",
     },
     "cap.hit": {
         "en": "capped at {how}: {amount} → {cap}",
-        "zh-CN": "超过封顶，按{how}封顶：{amount} → {cap}",
+        "zh-CN": "超过封顶（{how}）：{amount} → {cap}",
     },
     "gate.passed": {
         "en": "KPI score {score} ≥ gate {gate}: paid in full",
