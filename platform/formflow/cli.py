@@ -137,7 +137,8 @@ def install_app(
     dashboards: Path | None,
 ) -> None:
     """Install (or upgrade) an app from its definition files: forms, then flows, then
-    automations.
+    automations, then what its plugin creates on install (roles, default records), then
+    dashboards.
 
     Without arguments, installs every app the installed plugins ship.
     """
@@ -174,12 +175,13 @@ def install_app(
                     if flow_folder
                     else automation_files.AutomationsReport()
                 )
+                # before the dashboards: they may be shown to roles the plugin creates
+                runtime.plugins.hook.formflow_app_installed(work=work, app=app_name)
                 dashboards_report = (
                     dashboard_files.install(work, app_name, dashboard_folder)
                     if dashboard_folder
                     else dashboard_files.DashboardsReport()
                 )
-                runtime.plugins.hook.formflow_app_installed(work=work, app=app_name)
         except FormflowError as error:
             _fail(error)
         click.echo(

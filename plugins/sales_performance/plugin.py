@@ -106,14 +106,31 @@ def formflow_nav_links() -> list[NavLink]:
     return [NavLink({"zh-CN": "销售", "en": "Sales"}, "sales.home")]
 
 
+#: The roles the plugin's grants, scopes and dashboards name (``org.COMPANY_WIDE``, the
+#: dashboards' ``visible_to``): created with the app, so its dashboards install on a fresh
+#: database. Admins give them to people and may retitle them.
+ROLES = (
+    ("sales_rep", "销售代表"),
+    ("sales_manager", "销售经理/总监"),
+    ("sales_vp", "销售副总裁"),
+    ("finance", "财务"),
+    ("hr", "人力资源"),
+)
+
+
 @hookimpl
 def formflow_app_installed(work: Any, app: str) -> None:
-    """The shipped measures, KPI plans and incentive plans, as records admins edit."""
+    """The plugin's roles, and the shipped measures, KPI plans and incentive plans as
+    records admins edit."""
     if app != APP_NAME:
         return
+    from formflow.people import service as people
+
     from .incentives.plans import ensure_defaults as incentive_plans
     from .kpi.plans import ensure_defaults as kpi_plans
 
+    for name, title in ROLES:
+        people.ensure_role(work, name, title)
     kpi_plans(work)  # and the measures they count
     incentive_plans(work)
 

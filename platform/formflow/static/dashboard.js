@@ -382,6 +382,8 @@
       name: secondKind ? measures.find((m, mi) => axisFor(mi) === index).label : "",
       nameTextStyle: { color: MUTED, align: index ? "right" : "left" },
       axisLabel: { color: MUTED, formatter: (v) => compact(v, kind) },
+      // whole ticks for counts: a 0.2 step rounded to whole numbers reads "0 0 0 1 1 1"
+      minInterval: kind === "integer" ? 1 : 0,
       splitLine: { show: index === 0, lineStyle: { color: SOFT_LINE } },
       max: kind === "percent" ? (v) => Math.max(v.max, 1) : null,
     });
@@ -447,8 +449,12 @@
     const rows = rowsOf(chart);
     const count = Math.min(dimensionsOf(chart).length, 2);
     const values = rows.map((row) => num((row.values || [])[0]));
+    // A step's conversion is only true of a funnel that narrows (what reached each stage); of
+    // a count of what stands at each stage now it would read "3 · 300%" after a stage of 1.
+    const narrows = values.every((v, i) => i === 0 || v === null || values[i - 1] === null ||
+      v <= values[i - 1]);
     const conversion = (i) => {
-      if (i === 0 || !values[i - 1] || values[i] === null) return null;
+      if (!narrows || i === 0 || !values[i - 1] || values[i] === null) return null;
       return format(values[i] / values[i - 1], "percent");
     };
     const o = base(chart);

@@ -38,8 +38,8 @@ def install_plugin(runtime: Any) -> None:
         install(work, bundle.name, bundle.title, bundle.schemas, plugin=bundle.plugin)
         flow_files.install(work, bundle.name, bundle.workflows)
         automation_files.install(work, bundle.name, bundle.workflows)
+        runtime.plugins.hook.formflow_app_installed(work=work, app=bundle.name)  # roles first
         dashboard_files.install(work, bundle.name, bundle.dashboards)
-        runtime.plugins.hook.formflow_app_installed(work=work, app=bundle.name)
 
 
 @dataclass
