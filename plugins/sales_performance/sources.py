@@ -149,17 +149,18 @@ def _option(key: str, label: dict[str, str], options: dict[str, dict[str, str]])
 # -- what every source shares ------------------------------------------------------------------
 
 
-def _source(compute: Callable[[Work, Filters], Rows]) -> Callable[[Work, Filters], Rows]:
+def _source(compute: Callable[..., Rows]) -> Callable[..., Rows]:
     """Rows computed once per unit of work (a dashboard's charts on one source read it
     once), and a plugin problem — a measure or field an admin broke — shown on the chart
-    as a message rather than failing the dashboard."""
+    as a message rather than failing the dashboard. ``columns`` (for a source that
+    narrows) is passed on."""
 
     @functools.wraps(compute)
-    def rows(work: Work, filters: Filters) -> Rows:
-        key = ("sales_source", compute.__name__, filters)
+    def rows(work: Work, filters: Filters, **narrowed: Any) -> Rows:
+        key = ("sales_source", compute.__name__, filters, narrowed.get("columns"))
         if key not in work.memo:
             try:
-                work.memo[key] = compute(work, filters)
+                work.memo[key] = compute(work, filters, **narrowed)
             except FormflowError:
                 raise
             except (measures.MeasureError, MissingField, LookupError, ValueError) as error:
@@ -167,6 +168,23 @@ def _source(compute: Callable[[Work, Filters], Rows]) -> Callable[[Work, Filters
         return work.memo[key]
 
     return rows
+
+
+def reads(work: Work) -> list[str]:
+    """The forms every source here is computed from: the app's (targets, plans, scores,
+    statements and the sales records) and those the measures an admin defines count."""
+    from formflow.definitions.models import App
+    from formflow.definitions.models import Form as FormRow
+
+    mine = work.session.scalars(
+        select(FormRow.name).join(App, App.id == FormRow.app_id).where(App.name == APP)
+    )
+    counted = (m.form for m in measures.all_measures(work).values())
+    return sorted({f"{APP}.{name}" for name in mine} | {_named(name) for name in counted})
+
+
+def _named(form_name: str) -> str:
+    return form_name if "." in form_name else f"{APP}.{form_name}"
 
 
 def _departments_of(work: Work, members: set[int]) -> dict[int, int]:
@@ -386,6 +404,7 @@ TARGET_PROGRESS = DataSource(
         ME,
     ),
     rows=target_rows,
+    reads=reads,
     drill=lambda keys: "/sales/targets",
 )
 
@@ -447,6 +466,7 @@ SCORECARDS = DataSource(
         ME,
     ),
     rows=scorecard_rows,
+    reads=reads,
     drill=lambda keys: "/sales/kpi",
 )
 
@@ -514,6 +534,7 @@ PAYOUT_ESTIMATE = DataSource(
         ME,
     ),
     rows=payout_rows,
+    reads=reads,
     drill=lambda keys: "/sales/bonus",
 )
 
@@ -524,19 +545,33 @@ PAYOUT_ESTIMATE = DataSource(
 MEASURE_COLUMNS = tuple(m["key"] for m in measures.DEFAULT_MEASURES)
 
 
+def _assessed(work: Work) -> set[int]:
+    """The people a KPI plan assesses (holders of its role): in a table of measures by
+    person with a zero where they did nothing, whichever measures a chart reads."""
+    from .kpi import plans
+
+    return {person for plan in plans.all_plans(work) for person in org.holders_of(work, plan.role)}
+
+
 @_source
-def actual_rows(work: Work, filters: Filters) -> Rows:
+def actual_rows(work: Work, filters: Filters, columns: frozenset[str] | None = None) -> Rows:
+    """Each person's value of every default measure (of those ``columns`` names, when
+    given: each measure costs a query, a chart reads one or two), for the people who have
+    a value and the people a KPI plan assesses."""
     start, end = (filters.period.start, filters.period.end) if filters.period else EVER
     known = measures.all_measures(work)
-    wanted = [known[key] for key in MEASURE_COLUMNS if key in known]
+    keys = [k for k in MEASURE_COLUMNS if k in known and (columns is None or k in columns)]
+    wanted = [known[key] for key in keys]
     values = measures.actuals_many(work, wanted, start, end)
     keeps = _people(work, filters)
-    members = {m for found in values.values() for m in found if keeps(m)}
+    members = {m for found in values.values() for m in found if keeps(m)} | {
+        m for m in _assessed(work) if keeps(m)
+    }
     departments = _departments_of(work, members)
     rows = []
     for member in sorted(members):
         row: dict[str, Any] = {"member": member, "department": departments.get(member)}
-        for key in MEASURE_COLUMNS:
+        for key in keys:
             measure = known.get(key)
             found = values.get(key, {}).get(member)
             if found is None and measure is not None and measure.aggregate != "avg":
@@ -562,6 +597,8 @@ ACTUALS = DataSource(
         ME,
     ),
     rows=actual_rows,
+    reads=reads,
+    narrows=True,
 )
 
 
@@ -735,6 +772,7 @@ STAGE_FLOW = DataSource(
         ME,
     ),
     rows=stage_flow_rows,
+    reads=reads,
 )
 
 
@@ -802,6 +840,7 @@ RECEIVABLES = DataSource(
         ME,
     ),
     rows=receivable_rows,
+    reads=reads,
 )
 
 
@@ -884,6 +923,7 @@ FOLLOW_UP_GAPS = DataSource(
         ME,
     ),
     rows=follow_up_gap_rows,
+    reads=reads,
 )
 
 

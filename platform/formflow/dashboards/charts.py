@@ -122,7 +122,7 @@ def _data(
     cache: bool,
 ) -> dict[str, Any]:
     if chart.source:
-        return _source_data(work, chart, filters, language, drill_url, where)
+        return _source_data(work, chart, filters, language, drill_url, where, cache)
     assert chart.form is not None
     loaded = get_form(work, chart.form)
     spec = loaded.spec
@@ -164,6 +164,7 @@ def _source_data(
     language: str,
     drill_url: DrillUrl,
     where: str,
+    cache: bool,
 ) -> dict[str, Any]:
     from ..errors import FieldError, ValidationFailed
 
@@ -173,12 +174,26 @@ def _source_data(
             [FieldError(f"{where}.source", f"no data source named '{chart.source}'", "unknown")]
         )
     data_sources.check(source, chart, where)
+    key = None
+    if cache and source.reads:
+        key = cache_key(
+            "source",
+            chart,
+            filters,
+            work.actor_id,
+            language,
+            [(name, _version(work, name)) for name in _reads(work, source)],
+            drill_url is not None,
+        )
+        found = work.runtime.charts.get(key)
+        if found is not None:
+            return found
 
     def name_of(key: str) -> str:
         column = source.column(key)
         return text_of(column.label, language) if column else key
 
-    table = _source_rows(work, source, filters)
+    table = _source_rows(work, source, chart, filters)
     groups = [
         (keys, computed(chart, values))
         for keys, values in data_sources.aggregate(source, chart, table, where)
@@ -200,18 +215,37 @@ def _source_data(
     head = header(chart, (), _labels(chart, name_of, language))
     for m, described in zip(chart.measures, head["measures"], strict=True):
         described["kind"] = kinds[m.key]
-    return {**head, "rows": rows, "empty": not rows}
+    result = {**head, "rows": rows, "empty": not rows}
+    if key is not None:
+        work.runtime.charts.put(key, result)
+    return result
+
+
+def _reads(work: Work, source: data_sources.DataSource) -> list[str]:
+    return sorted(source.reads(work) if callable(source.reads) else source.reads)
+
+
+def _version(work: Work, form: str) -> tuple[Any, ...]:
+    loaded = get_form(work, form)
+    return (loaded.form.current_version, *data_version(work, loaded.form.id))
 
 
 def _source_rows(
-    work: Work, source: data_sources.DataSource, filters: Filters
+    work: Work, source: data_sources.DataSource, chart: ChartSpec, filters: Filters
 ) -> tuple[dict[str, Any], ...]:
     """The source's rows for the viewer and the dashboard's filters, computed once per unit
-    of work: a dashboard's charts over one source share them. Not kept longer — a source
-    has no data version to tell when its rows change (the chart cache keys on a form's)."""
-    key = ("dashboards.source_rows", source.name, filters, work.actor.id if work.actor else None)
+    of work: a dashboard's charts over one source share them (a source that narrows its
+    rows to the columns a chart reads, once per set of columns). Rows are not kept longer;
+    a chart's result is, when the source says which forms it reads."""
+    columns = data_sources.read_columns(chart) if source.narrows else None
+    key = ("dashboards.source_rows", source.name, filters, work.actor_id, columns)
     if key not in work.memo:
-        work.memo[key] = tuple(source.rows(work, filters))
+        rows = (
+            source.rows(work, filters, columns=columns)
+            if columns is not None
+            else source.rows(work, filters)
+        )
+        work.memo[key] = tuple(rows)
     return work.memo[key]
 
 

@@ -31,7 +31,6 @@ from ..fields.text import TEXTAREA_CAP, clean_text
 # what it means on a form (an ``in`` list as text or JSON, ``is_empty`` with "false").
 from ..records.query import OPERATORS, _bounded, _truthy, _values
 from ..runtime import Work
-from .compile import Filters
 from .definition import ChartFilter, ChartSpec
 from .labels import labels_for
 from .results import ordered_groups
@@ -60,9 +59,17 @@ class DataSource:
     name: str
     title: dict[str, str]
     columns: tuple[SourceColumn, ...]
-    rows: Callable[[Work, Filters], list[dict[str, Any]]]
+    rows: Callable[..., list[dict[str, Any]]]
     #: Where a group drills down to: (row keys by dimension key) → URL, or None.
     drill: Callable[[dict[str, Any]], str | None] | None = None
+    #: The forms (``app.form``) whose records the rows are computed from, all of them (or
+    #: a function of the unit of work naming them, for sources an admin configures): a
+    #: chart over the source is then cached like a form's chart, until a record of one
+    #: of them changes (or five minutes pass). Empty: computed on every view.
+    reads: tuple[str, ...] | Callable[[Work], Sequence[str]] = ()
+    #: Whether ``rows`` also takes ``columns``, the set of columns a chart reads, and may
+    #: leave the others out of its rows (a source whose columns each cost a query).
+    narrows: bool = False
 
     def column(self, key: str) -> SourceColumn | None:
         return next((c for c in self.columns if c.key == key), None)
@@ -292,3 +299,12 @@ def group_labels(
         else:
             names.append(labels_for(work, "plain", None, keys, language))
     return names
+
+
+def read_columns(chart: ChartSpec) -> frozenset[str]:
+    """The columns a chart over a source reads: its dimensions', measures' and filters'."""
+    return frozenset(
+        [d.field for d in chart.dimensions]
+        + [m.field for m in chart.measures if m.field]
+        + [f.field for f in chart.filters]
+    )

@@ -503,8 +503,7 @@ def test_measures_by_person_credit_splits_and_count_follow_ups(sales):
         (str(ids["rita"]),): ["72000.10"],  # 60,000.10 + 30 % of 40,000
         (str(ids["ron"]),): ["28000.00"],
         (str(ids["max"]),): ["0.00"],  # February's contract is not March's
-        (str(ids["dora"]),): ["0.00"],
-    }
+    }  # the people a KPI plan assesses and those who signed: not dora, the director
     follow_ups = Counter(
         f["_owner"] for f in rows(sales, "follow_up").values() if in_march(f["visited_at"])
     )
