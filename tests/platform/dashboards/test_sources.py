@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from formflow.dashboards import service as dashboards
 from formflow.dashboards.charts import chart_result
@@ -16,9 +17,11 @@ from formflow.dashboards.compile import Filters
 from formflow.dashboards.definition import parse, parse_chart
 from formflow.dashboards.periods import Range
 from formflow.dashboards.sources import DataSource, SourceColumn
+from formflow.definitions import service as definitions
 from formflow.errors import ValidationFailed
 from formflow.extensions import hookimpl
 from formflow.people import service as people
+from formflow.records import service as records
 from tests.conftest import make_person
 from tests.platform.dashboards.world import FORM, build
 
@@ -360,3 +363,59 @@ def test_a_dashboards_charts_over_one_source_compute_its_rows_once(runtime, deal
     with runtime.read(viewer(runtime)) as work:  # the next view reads them afresh
         chart_result(work, charts[0], Filters(), language="en")
     assert deals.computed == 3
+
+
+class Counting:
+    """A source over the world's deals that names the form it reads and narrows its rows
+    to the columns a chart reads: its charts are cached until a deal changes."""
+
+    def __init__(self) -> None:
+        self.asked: list[frozenset[str] | None] = []
+
+    def rows(self, work: Any, filters: Filters, columns: frozenset[str] | None = None) -> list:
+        from formflow.records.models import Record
+
+        self.asked.append(columns)
+        loaded = definitions.get_form(work, FORM)
+        live = work.session.scalars(
+            select(Record.id).where(Record.form_id == loaded.form.id, Record.deleted_at.is_(None))
+        ).all()
+        return [{"deals": len(live), "unread": 1}]
+
+    @hookimpl
+    def formflow_data_sources(self) -> dict[str, DataSource]:
+        columns = (SourceColumn("deals", {"en": "Deals"}, "integer"),
+                   SourceColumn("unread", {"en": "Unread"}, "integer"))  # fmt: skip
+        return {
+            "test.counting": DataSource(
+                "test.counting",
+                {"en": "Counting"},
+                columns,
+                self.rows,
+                reads=(FORM,),
+                narrows=True,
+            )
+        }
+
+
+def test_a_source_that_names_its_forms_is_cached_until_one_of_its_records_changes(runtime, clock):
+    team = build(runtime, clock)
+    source = Counting()
+    runtime.plugins.register(source, name="test_counting")
+    chart = parse_chart({"id": "n", "type": "number", "source": "test.counting",
+                         "measures": [{"key": "n", "agg": "sum", "field": "deals"}]})  # fmt: skip
+
+    def shown() -> str:
+        with runtime.read(team.user("boss")) as work:
+            result = chart_result(work, chart, Filters(), language="en")
+        assert result["error"] is None, result["error"]
+        return result["rows"][0]["values"][0]
+
+    first = shown()
+    assert shown() == first and len(source.asked) == 1  # the second view came from the cache
+    assert source.asked == [frozenset({"deals"})]  # only the column the chart reads
+    with runtime.write(team.user("ann")) as work:
+        records.create(
+            work, definitions.get_form(work, FORM), {"title": "One more", "stage": "lead"}
+        )
+    assert int(shown()) == int(first) + 1 and len(source.asked) == 2
