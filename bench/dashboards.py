@@ -419,6 +419,8 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if server is not None:
             server.stop()
+        if args.reuse:
+            shutil.rmtree(folder, ignore_errors=True)
     if args.json:
         with open(args.json, "w") as out:
             json.dump(

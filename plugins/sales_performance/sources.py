@@ -176,11 +176,17 @@ def reads(work: Work) -> list[str]:
     from formflow.definitions.models import App
     from formflow.definitions.models import Form as FormRow
 
+    key = "sales_performance.source_reads"
+    if not work.writes and key in work.memo:
+        return work.memo[key]
     mine = work.session.scalars(
         select(FormRow.name).join(App, App.id == FormRow.app_id).where(App.name == APP)
     )
     counted = (m.form for m in measures.all_measures(work).values())
-    return sorted({f"{APP}.{name}" for name in mine} | {_named(name) for name in counted})
+    found = sorted({f"{APP}.{name}" for name in mine} | {_named(name) for name in counted})
+    if not work.writes:
+        work.memo[key] = found
+    return found
 
 
 def _named(form_name: str) -> str:
