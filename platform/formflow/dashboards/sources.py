@@ -236,6 +236,8 @@ def aggregate(
             continue
         keys = tuple(_bucket(row.get(d.field), d.bucket) for d in chart.dimensions)
         groups.setdefault(keys, []).append(row)
+    if not chart.dimensions and not groups:
+        groups[()] = []  # one total even over no rows, as SQL's: a count of 0, a sum of none
     out = []
     for keys, members in groups.items():
         values: dict[str, Any] = {}

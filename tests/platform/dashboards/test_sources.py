@@ -419,3 +419,17 @@ def test_a_source_that_names_its_forms_is_cached_until_one_of_its_records_change
             work, definitions.get_form(work, FORM), {"title": "One more", "stage": "lead"}
         )
     assert int(shown()) == int(first) + 1 and len(source.asked) == 2
+
+
+def test_a_number_over_no_rows_counts_zero_like_a_forms(runtime, deals):
+    chart = {
+        "type": "number",
+        "filters": [{"field": "note", "op": "eq", "value": "no such note"}],
+        "measures": [
+            {"key": "n", "agg": "count"},
+            {"key": "kinds", "agg": "count_distinct", "field": "stage"},
+            {"key": "total", "agg": "sum", "field": "amount"},
+        ],
+    }
+    result = draw(runtime, chart)
+    assert [row["values"] for row in result["rows"]] == [[0, 0, None]]
