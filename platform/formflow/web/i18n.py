@@ -170,7 +170,8 @@ ERROR_MESSAGES = {
     "unknown_form": N_("names a form that does not exist"),
     # dashboards
     "count": N_("this kind of chart takes a different number of dimensions"),
-    "formula": N_("the formula cannot be computed from the measures before it"),
+    "formula": N_("the formula uses a name that is not one of the chart's measures"),
+    "formula_cycle": N_("the formula is computed from itself, through other formulas"),
     "hidden": N_("you may not see this field, so it cannot be charted"),
     "measure": N_("cannot be aggregated this way"),
     "view": N_("you may not view this form's records"),
