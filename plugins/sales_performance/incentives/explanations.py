@@ -273,6 +273,8 @@ class Said(str):
 
     def text(self, language: str) -> str:
         """This explanation in ``language`` (zh-CN or en; anything else reads English)."""
+        if language not in LANGUAGES or language == "en":
+            return str.__str__(self)  # rendered once, when made (its steps' too)
         return _render(self.key, self.params, language)
 
     def __reduce__(self) -> Any:  # copies and pickles keep the key and parameters
