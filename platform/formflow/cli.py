@@ -236,6 +236,52 @@ def export_app(name: str, folder: Path, flows: Path | None, dashboards: Path | N
         click.echo(f"exported {len(dashboard_paths)} dashboard(s) to {dashboards}")
 
 
+@main.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path))
+def backup_instance(dest: Path) -> None:
+    """Write a backup of the database and the uploaded files to DEST (a new .tar.gz file,
+    or a folder to put a dated one in). Safe while the app runs: the database is copied
+    from one consistent snapshot (SQLite's online backup, or pg_dump)."""
+    from .backup import backup
+
+    try:
+        report = backup(Config.from_env(), dest)
+    except FormflowError as error:
+        _fail(error)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(
+        f"backed up {report.kind} database (revision {report.revision}, "
+        f"{report.counts.get('records', 0)} records) and {report.files} file(s) "
+        f"to {report.path}"
+    )
+
+
+@main.command("restore")
+@click.argument("src", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database or uploads folder that holds data.")
+def restore_instance(src: Path, force: bool) -> None:
+    """Restore the backup SRC into this instance (DATABASE_URL and its uploads folder).
+
+    The whole archive is checked first (manifest, every checksum); a database or uploads
+    folder that already holds data is refused unless --force. A backup restores only into
+    the same kind of database it was taken from: SQLite into SQLite, PostgreSQL into
+    PostgreSQL (PostgreSQL needs Debian's postgresql-client for pg_dump/pg_restore).
+    """
+    from .backup import restore
+
+    try:
+        report = restore(Config.from_env(), src, force=force)
+    except FormflowError as error:
+        _fail(error)
+    click.echo(
+        f"restored {report.kind} database (revision {report.revision}, "
+        f"{report.counts.get('records', 0)} records) and {report.files} file(s) from {src}"
+    )
+    if report.needs_upgrade:
+        click.echo("the backup's schema is older than this Formflow's: run `formflow init-db`")
+
+
 @main.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
