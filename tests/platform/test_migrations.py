@@ -1,11 +1,19 @@
-"""Alembic migrations build exactly the tables the models describe, on both databases."""
+"""Alembic migrations build exactly the tables the models describe, on both databases, and
+carry a database an earlier schema made forward without losing a row."""
 
 from __future__ import annotations
 
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import select
 
-from formflow.migrations import current_revision
+from formflow import Config, Runtime
+from formflow.migrations import HERE, current_revision, upgrade
 from formflow.models import metadata
 
 
@@ -22,3 +30,98 @@ def test_migrated_database_matches_the_models(runtime):
 
 def _engine_objects(obj, name, type_, reflected, compare_to):
     return not (type_ == "index" and name and name.startswith(("ix_rf_", "ux_rf_")))
+
+
+# -- upgrading a database an earlier schema made ------------------------------------------
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "schema_0003.db"
+
+
+def _rows(engine) -> dict[str, list[tuple]]:
+    """Every row of every table, as stored (raw SQL, no types applied)."""
+    with engine.connect() as connection:
+        tables = [
+            name
+            for (name,) in connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'alembic_version'"
+            )
+        ]
+        return {
+            t: sorted(connection.exec_driver_sql(f'SELECT * FROM "{t}"').all(), key=repr)
+            for t in tables
+        }
+
+
+def test_a_database_of_revision_0003_migrates_to_head_and_keeps_every_row(tmp_path):
+    """tests/fixtures/schema_0003.db was made by the migrations of commit 5f0004b
+    (tests/fixtures/make_schema_0003_db.py); every later migration runs over its rows."""
+    from formflow.definitions.service import get_form, get_form_by_id, versions
+    from formflow.files.storage import get_file
+    from formflow.people import service as people
+    from formflow.people import tokens
+    from formflow.permissions.service import grants_of
+    from formflow.records import comments
+    from formflow.records import service as records
+    from formflow.records.models import Record
+    from tests.fixtures.make_schema_0003_db import RITA_TOKEN
+
+    path = tmp_path / "formflow.db"
+    shutil.copy(FIXTURE, path)
+    runtime = Runtime(
+        Config(instance_path=tmp_path, database_url=f"sqlite:///{path}"), load_plugins=False
+    )
+    try:
+        assert current_revision(runtime.db.engine) == "0003"
+        before = _rows(runtime.db.engine)
+        upgrade(runtime.db.engine)
+        assert current_revision(runtime.db.engine) == ScriptDirectory(str(HERE)).get_current_head()
+        after = _rows(runtime.db.engine)
+        assert {t: after[t] for t in before} == before  # nothing changed, nothing lost
+        assert all(after[t] == [] for t in set(after) - set(before))  # new tables start empty
+        with runtime.db.engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_object": _engine_objects}
+            )
+            assert compare_metadata(context, metadata) == []  # as if made at head
+
+        with runtime.read() as work:
+            rita, _ = tokens.authenticate(work, RITA_TOKEN)
+            assert (rita.username, rita.display_name) == ("rita", "丽塔")
+            assert people.roles_and_departments(work, rita.id) == ([1], [2])
+            assert people.setting(work, rita.id, "records.crm.visit.columns") == ["amount", "on"]
+            assert [v.version for v in versions(work, "crm.visit")] == [1, 2]
+            visit = get_form(work, "crm.visit")
+            assert visit.form.current_version == 2 and "notes" in visit.spec.by_key
+            assert [g["scope"] for g in grants_of(work, visit)] == ["own"]
+            seen = {}
+            for row in work.session.scalars(select(Record).order_by(Record.id)):
+                loaded = get_form_by_id(work, row.form_id)
+                record = records.get(work, row.id, deleted=row.deleted_at is not None)
+                seen[row.id] = (
+                    dict(records.values_of(loaded, record)),
+                    [(r.revision, r.action) for r in records.revisions(work, record)],
+                )
+            assert len(seen) == 5
+            values, history = seen[3]
+            assert values["amount"] == Decimal("12345.67")
+            assert values["lines"][1] == {"item": "cable", "qty": 10}
+            assert history == [(1, "create")]
+            assert seen[4][0]["notes"] == "备注 two" and seen[4][1] == [
+                (1, "create"),
+                (2, "update"),
+            ]
+            assert seen[5][1] == [(1, "create"), (2, "delete")]
+            photo = get_file(work, values["photos"][0])
+            assert (photo.name, photo.record_id, photo.field_id) == ("photo.png", 3, "photos")
+            assert [c.body for c in comments.of(work, visit, 3)] == [
+                "Looks good — 好",
+                "by a removed user",
+            ]
+        # and it keeps working: an edit, a new record, a newer version
+        with runtime.write(rita) as work:
+            visit = get_form(work, "crm.visit")
+            records.update_record(work, visit, 3, {"notes": "later"}, revision=1)
+            made = records.create(work, visit, {"customer": 2, "amount": "5", "lines": []})
+        assert made.id == 6
+    finally:
+        runtime.close()
