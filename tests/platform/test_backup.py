@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import shutil
 import tarfile
 import threading
 import uuid
@@ -23,6 +24,7 @@ from formflow.backup import BackupError, backup, restore
 from formflow.definitions.service import ensure_app, get_form, get_form_by_id, publish, versions
 from formflow.files import storage
 from formflow.flows.models import FlowEvent, FlowInstance, FlowTask
+from formflow.migrations import upgrade
 from formflow.records import service as records
 from formflow.records.models import Record
 from sales_performance.incentives import statements
@@ -365,6 +367,13 @@ def test_a_missing_member_or_a_manifest_of_another_format_is_named(small, fresh,
         return content
 
     assert_refused(fresh, rewrite(small, tmp_path / "f.tar.gz", future), "backup format 99")
+
+    def newer(name: str, content: bytes) -> bytes:
+        if name == "manifest.json":
+            return json.dumps({**json.loads(content), "alembic_revision": "9999"}).encode()
+        return content
+
+    assert_refused(fresh, rewrite(small, tmp_path / "n.tar.gz", newer), "revision 9999")
     not_gzip = tmp_path / "plain.tar.gz"
     not_gzip.write_bytes(gzip.decompress(small.read_bytes())[:1000])
     assert_refused(fresh, not_gzip, "is damaged")
@@ -394,6 +403,29 @@ def test_a_backup_restores_only_into_the_same_kind_of_database(small, runtime, t
         other = f"sqlite:///{tmp_path / 'other' / 'formflow.db'}"
     config = Config(instance_path=tmp_path / "other", database_url=other)
     assert_refused(config, small, "restores only into the same kind of database")
+
+
+def test_a_backup_of_an_older_schema_restores_as_it_was_and_says_to_upgrade(tmp_path, clock):
+    """The database of revision 0003 kept for the migration test, backed up and restored:
+    the restore keeps its revision and asks for ``formflow init-db``, which then works."""
+    source = tmp_path / "old" / "formflow.db"
+    source.parent.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "fixtures" / "schema_0003.db", source)
+    old = Config(instance_path=source.parent, database_url=f"sqlite:///{source}")
+    made = backup(old, tmp_path / "old.tar.gz")
+    assert made.revision == "0003" and made.warnings == ["file abababababababababababababababab "
+        f"(photo.png) is missing from {old.upload_path}", "file efefefefefefefefefefefefefefefef "
+        f"(draft.pdf) is missing from {old.upload_path}"]  # fmt: skip
+    target = Config(instance_path=tmp_path / "new", database_url=f"sqlite:///{tmp_path / 'new.db'}")
+    report = restore(target, made.path)
+    assert report.revision == "0003" and report.needs_upgrade
+    restored = Runtime(target, clock=clock, load_plugins=False)
+    try:
+        upgrade(restored.db.engine)
+        with restored.read() as work:
+            assert records.count(work, get_form(work, "crm.visit").form.id) == 2
+    finally:
+        restored.close()
 
 
 # -- the command line ----------------------------------------------------------------------
