@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, g, render_template, request
 from flask_wtf.csrf import CSRFError
 
+from .audit import security_event
 from .config import Config
+from .headers import add_security_headers
 from .runtime import Runtime
 from .web import register_web
 
@@ -20,6 +22,7 @@ def create_app(config: Config | None = None, *, runtime: Runtime | None = None) 
     if runtime is None:
         runtime = Runtime(config or Config.from_env())
     config = runtime.config
+    config.check_production()
     app = Flask(
         "formflow",
         instance_path=str(config.instance_path),
@@ -53,15 +56,44 @@ def create_app(config: Config | None = None, *, runtime: Runtime | None = None) 
 
     @app.errorhandler(403)
     def forbidden(error: Exception) -> tuple[str, int]:
+        user = g.get("user")
+        security_event(
+            "access.denied",
+            actor=user.id if user else None,
+            method=request.method,
+            path=request.path,
+        )
         return render_template("error.html", code=403), 403
 
     @app.errorhandler(CSRFError)
     def expired_form(error: CSRFError) -> tuple[str, int]:
         return render_template("error.html", code=400, csrf=True), 400
 
+    @app.errorhandler(500)
+    def internal_error(error: Exception) -> Response | tuple[str, int]:
+        # Flask has logged the traceback; the person sees an apology, never the trace
+        if request.path.startswith("/api/"):
+            from .api.blueprint import error_response
+            from .errors import FieldError
+
+            message = "something went wrong on our side; it has been logged"
+            return error_response([FieldError(None, message, "internal")], 500)
+        try:
+            return render_template("error.html", code=500), 500
+        except Exception:  # the page itself needs the database that may be what failed
+            return "Something is wrong. 出错了。", 500
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        return add_security_headers(response, https=config.secure_cookies)
+
     @app.get("/healthz")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
     logging.basicConfig(level=logging.INFO)
+    if config.production and not config.secure_cookies:
+        logging.getLogger(__name__).warning(
+            "session cookies are sent over plain HTTP: behind TLS, set FORMFLOW_SECURE_COOKIES=1"
+        )
     return app

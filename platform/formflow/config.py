@@ -13,6 +13,14 @@ from pathlib import Path
 from typing import Any
 
 DEV_SECRET_KEY = "formflow-development-key-do-not-use-in-production"
+#: A production secret key is at least this long (``python -c "import secrets;
+#: print(secrets.token_hex(32))"`` makes one of 64).
+MIN_SECRET_KEY_LENGTH = 32
+ENVIRONMENTS = ("production", "development")
+
+
+class InsecureConfiguration(RuntimeError):
+    """The settings are not safe to serve with in production; the message says what to set."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,10 @@ class Config:
     max_upload_bytes: int = 20 * 1024 * 1024
     max_request_bytes: int = 32 * 1024 * 1024
     testing: bool = False
+    #: ``production`` (the default of :meth:`from_env`: whatever is not explicitly a
+    #: development machine is treated as one facing users) or ``development`` (set by
+    #: ``formflow dev``, or ``FORMFLOW_ENV=development``).
+    environment: str = "development"
     #: Session cookies only over HTTPS (set FORMFLOW_SECURE_COOKIES=1 behind TLS).
     secure_cookies: bool = False
     #: A publish whose type changes touch more records than this converts them in the
@@ -64,7 +76,8 @@ class Config:
             instance_path=instance,
             database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'formflow.db'}",
             redis_url=os.environ.get("REDIS_URL") or None,
-            secret_key=os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
+            secret_key=os.environ.get("SECRET_KEY") or DEV_SECRET_KEY,
+            environment=os.environ.get("FORMFLOW_ENV", "production").strip().lower(),
             timezone=os.environ.get("FORMFLOW_TIMEZONE", "Asia/Shanghai"),
             max_upload_bytes=int(os.environ.get("FORMFLOW_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)),
             secure_cookies=os.environ.get("FORMFLOW_SECURE_COOKIES", "") in ("1", "true", "yes"),
@@ -81,6 +94,36 @@ class Config:
             automation_depth_limit=int(os.environ.get("FORMFLOW_AUTOMATION_DEPTH", 5)),
         )
         return replace(config, **overrides)
+
+    @property
+    def production(self) -> bool:
+        """Whether this instance serves real users (tests never do)."""
+        return self.environment != "development" and not self.testing
+
+    def check_production(self) -> None:
+        """Refuse settings that would be unsafe in production, naming what to set.
+
+        Called when the web app is created: a server started with the development secret
+        key would let anyone who read the source forge session cookies.
+        """
+        if self.environment not in ENVIRONMENTS:
+            raise InsecureConfiguration(
+                f"FORMFLOW_ENV is '{self.environment}'; use 'production' or 'development'"
+            )
+        if not self.production:
+            return
+        if self.secret_key == DEV_SECRET_KEY:
+            raise InsecureConfiguration(
+                "refusing to start in production with the development SECRET_KEY: set "
+                'SECRET_KEY to a long random value (python -c "import secrets; '
+                'print(secrets.token_hex(32))"), or set FORMFLOW_ENV=development on a '
+                "development machine"
+            )
+        if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise InsecureConfiguration(
+                f"refusing to start in production: SECRET_KEY is {len(self.secret_key)} "
+                f"characters, it needs at least {MIN_SECRET_KEY_LENGTH} random ones"
+            )
 
     @property
     def upload_path(self) -> Path:

@@ -58,7 +58,12 @@ def run_dev(host: str, port: int, demo: bool) -> None:
     config = Config.from_env()
     instance = config.instance_path
     instance.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, FORMFLOW_INSTANCE=str(instance))
+    # the development secret key is fine here, and only here (Config.check_production)
+    env = dict(
+        os.environ,
+        FORMFLOW_INSTANCE=str(instance),
+        FORMFLOW_ENV=os.environ.get("FORMFLOW_ENV") or "development",
+    )
     subprocess.run(_formflow("init-db"), check=True, env=env)
     subprocess.run(_formflow("install-app"), check=True, env=env)
     password, token = _admin_credentials(instance)

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from .. import jsoncodec
+from ..audit import security_event
 from ..errors import BadRequest, FieldError, Forbidden, FormflowError, Unauthorized
 from ..people import tokens
 from ..people.models import User
@@ -106,6 +107,14 @@ def authenticate() -> None:
 
 @api.errorhandler(FormflowError)
 def formflow_error(error: FormflowError) -> Response:
+    if error.status in (401, 403):
+        user = g.get("api_user")
+        security_event(
+            "access.denied" if error.status == 403 else "token.failed",
+            actor=user.id if user else None,
+            method=request.method,
+            path=request.path,
+        )
     return error_response(error.errors, error.status)
 
 

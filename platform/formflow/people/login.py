@@ -2,23 +2,33 @@
 
 Failures are counted in the database (``login_attempts``): five for one username, or
 twenty from one address, within fifteen minutes lock further tries until the window moves.
+
+A browser session lives in a signed cookie, so ending one needs a note on the server: each
+session carries a random id, and signing out records that id as ended (a ``user_settings``
+row that outlives any cookie, then is pruned). A session also ends when the password
+changes (:func:`session_stamp`) and :data:`SESSION_MAX_AGE` after signing in.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
+from ..audit import security_event
 from ..runtime import Work
-from .models import LoginAttempt, User
+from .models import LoginAttempt, User, UserSetting
 from .service import check_password, hash_password
 
 WINDOW = dt.timedelta(minutes=15)
 MAX_USER_FAILURES = 5
 MAX_ADDRESS_FAILURES = 20
+#: However active, a browser session signs in again this long after it signed in.
+SESSION_MAX_AGE = dt.timedelta(days=30)
+_ENDED = "session.ended:"
 #: Verified when the username does not exist, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = hash_password("formflow-dummy-password")
 
@@ -58,6 +68,7 @@ def attempt(work: Work, username: str, password: str, address: str) -> LoginResu
             )
         )
         wait = (oldest + WINDOW - work.now) if oldest else WINDOW
+        security_event("login.throttled", work=work, username=username, address=address)
         return LoginResult(None, max(1, int(wait.total_seconds() // 60) + 1))
     user = work.session.scalar(select(User).where(User.username == username))
     ok = False
@@ -67,6 +78,11 @@ def attempt(work: Work, username: str, password: str, address: str) -> LoginResu
         ok = check_password(user, password)
     work.session.add(LoginAttempt(username=username, address=address, at=work.now, succeeded=ok))
     work.session.flush()
+    if ok:
+        assert user is not None
+        security_event("login.succeeded", work=work, actor=user.id, address=address)
+    else:
+        security_event("login.failed", work=work, username=username, address=address)
     return LoginResult(user if ok else None)
 
 
@@ -74,3 +90,48 @@ def session_stamp(user: User) -> str:
     """A value stored in the session cookie that changes when the password does, so
     changing a password signs out every other session."""
     return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
+def new_session_id(work: Work) -> str:
+    """The id of a browser session signing in now (kept in its signed cookie): when it
+    began, and a random part."""
+    return f"{int(work.now.timestamp())}.{secrets.token_urlsafe(16)}"
+
+
+def session_expired(work: Work, session_id: str | None) -> bool:
+    """Whether the session is older than :data:`SESSION_MAX_AGE`, or predates session ids."""
+    began, _, rest = (session_id or "").partition(".")
+    if not began.isdigit() or not rest:
+        return True
+    return work.now.timestamp() - int(began) > SESSION_MAX_AGE.total_seconds()
+
+
+def end_session(work: Work, user_id: int, session_id: str) -> None:
+    """Sign one browser session out for good: its cookie, even if copied, no longer works."""
+    # notes of sessions that would have expired anyway are no longer needed
+    stale = [
+        key
+        for key in work.session.scalars(
+            select(UserSetting.key).where(
+                UserSetting.user_id == user_id,
+                UserSetting.key.startswith(_ENDED, autoescape=True),
+            )
+        )
+        if session_expired(work, key[len(_ENDED) :])
+    ]
+    if stale:
+        work.session.execute(
+            delete(UserSetting).where(UserSetting.user_id == user_id, UserSetting.key.in_(stale))
+        )
+    key = _ENDED + session_id[:100]
+    if work.session.get(UserSetting, (user_id, key)) is None:
+        work.session.add(UserSetting(user_id=user_id, key=key, value=work.now.isoformat()))
+    work.session.flush()
+    security_event("logout", work=work, actor=user_id)
+
+
+def session_ended(work: Work, user_id: int, session_id: str | None) -> bool:
+    """Whether a browser session may no longer be used: signed out, or too old."""
+    if session_expired(work, session_id):
+        return True
+    return work.session.get(UserSetting, (user_id, _ENDED + (session_id or "")[:100])) is not None

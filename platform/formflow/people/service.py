@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, func, literal, or_, select, union_all
 
+from ..audit import security_event
 from ..db import DriverStatement
 from ..errors import Conflict, FieldError, FormflowError, NotFound, ValidationFailed
 from ..runtime import Work
@@ -64,6 +65,7 @@ def create_user(
     )
     work.session.add(user)
     work.session.flush()
+    security_event("user.created", work=work, user=user.id, username=username, is_admin=is_admin)
     return user
 
 
@@ -279,10 +281,17 @@ def set_roles(work: Work, user_id: int, role_ids: list[int]) -> None:
     missing = [r for r in wanted if r not in known]
     if missing:
         raise ValidationFailed([FieldError("roles", f"no role #{missing[0]}", "reference")])
+    before = sorted(
+        work.session.scalars(select(UserRole.role_id).where(UserRole.user_id == user_id))
+    )
     work.session.execute(delete(UserRole).where(UserRole.user_id == user_id))
     for role_id in wanted:
         work.session.add(UserRole(user_id=user_id, role_id=role_id))
     work.session.flush()
+    if before != sorted(wanted):
+        security_event(
+            "roles.changed", work=work, user=user_id, before=before, after=sorted(wanted)
+        )
 
 
 def set_password(work: Work, user: User, password: str) -> None:
@@ -296,6 +305,7 @@ def set_password(work: Work, user: User, password: str) -> None:
         )
     user.password_hash = hash_password(password)
     work.session.flush()
+    security_event("password.changed", work=work, user=user.id)
 
 
 def setting(work: Work, user_id: int, key: str, default: Any = None) -> Any:
@@ -444,6 +454,10 @@ def update_user(
     problems += _placements(work, user_id, list(departments), list(roles))
     if problems:
         raise ValidationFailed(problems)
+    if (user.is_admin, user.is_active) != (is_admin, is_active):
+        security_event(
+            "access.changed", work=work, user=user_id, is_admin=is_admin, is_active=is_active
+        )
     user.username, user.display_name, user.email = username, display_name or username, email
     user.is_admin, user.is_active, user.language = is_admin, is_active, language
     work.session.flush()

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from ..audit import security_event
 from ..definitions.service import LoadedForm
 from ..errors import BadRequest, FieldError, ValidationFailed
 from ..people.models import Role
@@ -127,4 +128,19 @@ def replace_grants(work: Work, loaded: LoadedForm, grants: Any) -> list[FormGran
     work.session.add_all(rows)
     work.session.flush()
     work.memo.clear()
+    role_names = {role_id: name for name, role_id in roles.items()}
+    security_event(
+        "permissions.changed",
+        work=work,
+        form=loaded.name,
+        grants=[
+            {
+                "role": role_names.get(row.role_id) if row.role_id else None,
+                "actions": row.actions,
+                "scope": row.scope,
+                "fields": row.fields,
+            }
+            for row in rows
+        ],
+    )
     return rows

@@ -53,9 +53,12 @@ def login() -> object:
         address = request.remote_addr or "unknown"
         with runtime().write() as work:
             result = logins.attempt(work, form.username.data, form.password.data, address)
+            session_id = logins.new_session_id(work)
         if result.user is not None:
+            # a fresh session: nothing set before signing in (a planted cookie) carries over
             session.clear()
             session["uid"] = result.user.id
+            session["sid"] = session_id
             session["stamp"] = logins.session_stamp(result.user)
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
@@ -76,6 +79,10 @@ def login() -> object:
 
 @bp.post("/logout")
 def logout() -> object:
+    uid, session_id = session.get("uid"), session.get("sid")
+    if isinstance(uid, int) and isinstance(session_id, str):
+        with runtime().write() as work:
+            logins.end_session(work, uid, session_id)
     session.clear()
     return redirect(url_for("auth.login"))
 

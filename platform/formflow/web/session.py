@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-from ..people.login import session_stamp
+from ..people.login import session_ended, session_stamp
 from ..people.models import User
 from ..runtime import Runtime, Work
 
@@ -26,7 +26,8 @@ def load_user() -> None:
         return
     with runtime().read() as work:
         user = work.session.get(User, uid)
-    if user is None or not user.is_active or session.get("stamp") != session_stamp(user):
+        ended = user is not None and session_ended(work, user.id, session.get("sid"))
+    if user is None or not user.is_active or ended or session.get("stamp") != session_stamp(user):
         session.clear()
         return
     g.user = user
