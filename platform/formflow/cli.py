@@ -261,7 +261,8 @@ def backup_instance(dest: Path) -> None:
 @click.argument("src", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace a database or uploads folder that holds data.")
 def restore_instance(src: Path, force: bool) -> None:
-    """Restore the backup SRC into this instance (DATABASE_URL and its uploads folder).
+    """Restore the backup SRC into this instance (DATABASE_URL and its uploads folder);
+    stop its web processes and workers first.
 
     The whole archive is checked first (manifest, every checksum); a database or uploads
     folder that already holds data is refused unless --force. A backup restores only into
