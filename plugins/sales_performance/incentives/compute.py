@@ -152,12 +152,14 @@ class Context:
 
 def records_text(form: str, rows: list[tuple[int, Decimal]]) -> str:
     text, parts = f"{form}:", []
+    length = len(text)  # of the text so far, each part with its comma
     for record_id, value in rows:
         part = f"{record_id}={value.normalize():f}"
-        if len(text) + sum(len(p) + 1 for p in parts) + len(part) > RECORDS_LIMIT:
+        if length + len(part) > RECORDS_LIMIT:
             parts.append("…")
             break
         parts.append(part)
+        length += len(part) + 1
     return text + ",".join(parts)
 
 
