@@ -38,6 +38,8 @@ def create_app(config: Config | None = None, *, runtime: Runtime | None = None) 
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.secure_cookies,
+        # behind TLS, a cookie only this host over HTTPS may set (no subdomain can plant one)
+        SESSION_COOKIE_NAME="__Host-session" if config.secure_cookies else "session",
         PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * 14,
         WTF_CSRF_TIME_LIMIT=60 * 60 * 12,
     )
@@ -91,7 +93,10 @@ def create_app(config: Config | None = None, *, runtime: Runtime | None = None) 
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    logging.basicConfig(level=logging.INFO)
+    # when, how bad, which part: each line of the security log says when it happened
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if config.production and not config.secure_cookies:
         logging.getLogger(__name__).warning(
             "session cookies are sent over plain HTTP: behind TLS, set FORMFLOW_SECURE_COOKIES=1"

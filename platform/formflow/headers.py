@@ -43,6 +43,13 @@ def add_security_headers(response: Response, *, https: bool) -> Response:
     headers.setdefault("Content-Security-Policy", PAGE_POLICY if is_page else DATA_POLICY)
     headers.setdefault("X-Frame-Options", "SAMEORIGIN" if is_page else "DENY")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if (
+        request.path.startswith("/api/")
+        and response.mimetype == "application/json"
+        and request.endpoint != "api.openapi_document"
+    ):
+        # a JSON answer opened directly in a browser is a download, never a page
+        headers.setdefault("Content-Disposition", 'attachment; filename="api.json"')
     if not request.path.startswith("/static/"):
         # pages and API answers hold people's data: not kept by the browser or a proxy,
         # so "back" after signing out shows nothing

@@ -45,3 +45,18 @@ def test_a_request_larger_than_the_limit_is_refused(api, runtime):
         "POST", "/files", data=body, headers={"Content-Type": "application/octet-stream"}
     )
     assert response.status_code == 413
+
+
+def test_scriptable_and_html_files_are_refused(api):
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    html = b"<html><script>alert(1)</script></html>"
+    for content, name in ((svg, "logo.svg"), (html, "page.html")):
+        response = upload(api, content, name)
+        assert response.status_code == 422, name
+    # markup in a text file stays text: typed text/plain, downloaded, never sniffed
+    stored = upload(api, html, "page.txt").body
+    assert stored["content_type"] == "text/plain"
+    response = api.get(f"/files/{stored['id']}")
+    assert response.mimetype == "text/plain"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -45,6 +45,17 @@ def test_api_answers_cannot_be_run_framed_or_cached(api):
         assert response.headers["X-Frame-Options"] == "DENY"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["Content-Disposition"] == 'attachment; filename="api.json"'
+        assert "Access-Control-Allow-Origin" not in response.headers  # no CORS at all
+
+
+def test_no_origin_is_trusted_for_cross_site_calls(api):
+    preflight = api.call(
+        "OPTIONS", "/forms", headers={"Origin": "https://evil.example", "Authorization": ""}
+    )
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+    asked = api.get("/forms", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in asked.headers
 
 
 def test_static_files_stay_cacheable_but_are_never_sniffed(browser):
@@ -62,7 +73,10 @@ def test_behind_tls_cookies_are_secure_and_hsts_is_sent(runtime, li):
         app.config["WTF_CSRF_ENABLED"] = False
         client = app.test_client()
         signed_in = login(client)
-        assert "Secure" in signed_in.headers["Set-Cookie"]
+        cookie = signed_in.headers["Set-Cookie"]
+        assert cookie.startswith("__Host-session=") and "Secure" in cookie and "Path=/" in cookie
+        assert "Domain" not in cookie
+        assert client.get("/").status_code == 200
         assert signed_in.headers["Strict-Transport-Security"] == HSTS
     finally:
         secure.close()
