@@ -317,7 +317,12 @@ def check_revisions(runtime: Runtime, since: dt.datetime, first_record: int) -> 
                 Revision,
                 and_(Revision.record_id == Record.id, Revision.revision == Record.revision),
             )
-            .where(Record.id < first_record, Record.updated_at >= since, Revision.id.is_(None))
+            .where(
+                Record.id < first_record,
+                Record.updated_at >= since,
+                Record.revision > 1,  # bulk-loaded history has no revision rows
+                Revision.id.is_(None),
+            )
         ).all()
     for record_id, revision, n, last in created:
         if n != revision or last != revision:
