@@ -5,8 +5,17 @@ file ids cannot walk the disk, and request sizes are bounded.
 
 from __future__ import annotations
 
+import io
+import zipfile
+
+import pytest
+
+from formflow.errors import FormflowError
 from formflow.headers import DATA_POLICY
+from formflow.records import transfer
 from tests.platform.files.test_uploads import PDF, png, upload
+from tests.platform.records.test_transfer import build_world
+from tests.platform.records.test_transfer import upload as import_upload
 
 
 def test_an_inline_image_is_sandboxed_and_never_sniffed(api):
@@ -60,3 +69,21 @@ def test_scriptable_and_html_files_are_refused(api):
     assert response.mimetype == "text/plain"
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_workbook_that_unpacks_to_too_much_is_refused_before_it_is_read(
+    runtime, make_app, monkeypatch
+):
+    """A zip bomb named .xlsx: the archive's unpacked size is checked before parsing."""
+    world = build_world(runtime, make_app)
+    monkeypatch.setattr(transfer, "MAX_UNPACKED_BYTES", 1024 * 1024)
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (2 * 1024 * 1024))
+    assert len(packed.getvalue()) < 20 * 1024  # small on the wire
+    with pytest.raises(FormflowError) as refused:
+        import_upload(runtime, world.admin, "demo.visit", packed.getvalue(), "bomb.xlsx")
+    assert "unpacks to too much" in refused.value.errors[0].message
+    folder = runtime.config.instance_path / "imports"
+    assert not folder.exists() or list(folder.iterdir()) == []
