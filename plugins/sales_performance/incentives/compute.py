@@ -64,7 +64,9 @@ class Context:
         self.targets: list[Target] = all_targets(work, period=period.key)
         self._scores: dict[int, Decimal] | None = None
         self._teams: dict[int, set[int]] = {}
-        self._departments: dict[int, int | None] = {}
+        self._departments: dict[int, int | None] | None = None
+        #: A team award's split per (rule, team): every member's line reads the same one.
+        self.team_awards: dict[tuple[str, int], Any] = {}
 
     def measure(self, key: str) -> measures.Measure:
         found = self.measures.get(key)
@@ -130,14 +132,16 @@ class Context:
         return self._teams[person]
 
     def department(self, person: int) -> int | None:
-        if person not in self._departments:
-            self._departments[person] = self.work.session.scalar(
-                select(Membership.department_id)
-                .where(Membership.user_id == person)
-                .order_by(Membership.is_primary.desc(), Membership.department_id)
-                .limit(1)
-            )
-        return self._departments[person]
+        """A person's primary department (else their first), everybody's read at once."""
+        if self._departments is None:
+            self._departments = {}
+            for user, department in self.work.session.execute(
+                select(Membership.user_id, Membership.department_id).order_by(
+                    Membership.user_id, Membership.is_primary.desc(), Membership.department_id
+                )
+            ):
+                self._departments.setdefault(user, department)
+        return self._departments.get(person)
 
     def counted(self, key: str, person: int) -> str:
         """The records behind a person's number, as ``form:id=value,…`` (everybody's read
@@ -236,11 +240,15 @@ def _team_award(ctx: Context, rule: Rule, person: int) -> rules.Line:
             rule.key, "team_award", None, None, None, Decimal("0.00"),
             said("team.no_target", period=ctx.period.key, measure=ctx.measure(rule.measure).name),
         )  # fmt: skip
-    members = sorted(org.members_of(ctx.work, department))
-    actuals = {m: ctx.actual(rule.measure, m) for m in members}
-    team_actual = sum(actuals.values(), Decimal(0))
-    goal, _ = target.effective()
-    parts, how = rules.team_award_explained(rule.amount, actuals, team_actual, goal)
+    key = (rule.key, department)
+    if key not in ctx.team_awards:  # one split of the pool per team, whoever asks first
+        members = sorted(org.members_of(ctx.work, department))
+        actuals = {m: ctx.actual(rule.measure, m) for m in members}
+        team_actual = sum(actuals.values(), Decimal(0))
+        goal, _ = target.effective()
+        parts, how = rules.team_award_explained(rule.amount, actuals, team_actual, goal)
+        ctx.team_awards[key] = (team_actual, goal, parts, how)
+    team_actual, goal, parts, how = ctx.team_awards[key]
     return rules.Line(
         rule.key, "team_award", team_actual, team_actual / goal if goal else None, None,
         parts.get(person, Decimal("0.00")), said("named", name=target.name, how=how.get(person)),
