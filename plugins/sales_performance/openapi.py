@@ -552,9 +552,10 @@ def paths() -> dict[str, Any]:
                         "required": False,
                         "schema": {"enum": list(LEVELS)},
                     },
+                    _ACCEPT_LANGUAGE,
                 ],
                 "responses": {
-                    "200": json_response(ref("SalesProgressList")),
+                    "200": _explained(json_response(ref("SalesProgressList"))),
                     **errors(400, 401),
                 },
             }

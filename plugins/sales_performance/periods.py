@@ -165,17 +165,20 @@ def elapsed_share(period: Period, today: dt.date) -> Decimal:
 
 
 def elapsed_share_explained(period: Period, today: dt.date) -> tuple[Decimal, str]:
-    """:func:`elapsed_share` and a sentence saying how it was counted."""
+    """:func:`elapsed_share` and a sentence saying how it was counted (an explanation
+    that reads in either language, English as a ``str``)."""
+    from .explanations import said
+
     if today < period.start:
-        return Decimal(0), f"{period} has not started on {today}: 0 %"
+        return Decimal(0), said("elapsed.before", period=str(period), today=str(today))
     if today >= period.end:
-        return Decimal(1), f"{period} is over on {today}: 100 %"
+        return Decimal(1), said("elapsed.after", period=str(period), today=str(today))
     elapsed = (today - period.start).days + 1
     share = Decimal(elapsed) / Decimal(period.days)
-    return share, (
-        f"{today} is day {elapsed} of {period.days} in {period}: "
-        f"{elapsed} / {period.days} = {format_percent(share)}"
-    )
+    return share, said(
+        "elapsed.during", today=str(today), day=elapsed, days=period.days, period=str(period),
+        share=format_percent(share),
+    )  # fmt: skip
 
 
 def current(kind: str, now: dt.datetime, tz: str = "Asia/Shanghai") -> Period:

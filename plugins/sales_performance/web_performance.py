@@ -32,12 +32,12 @@ from formflow.runtime import Work
 from formflow.web.session import current_user, login_required, read, write
 
 from . import org
+from .explanations import show
 from .functions import local_today
 from .incentives import estimate as estimator
 from .incentives import export as payroll
 from .incentives import statements
 from .incentives.compute import compute, parse_records
-from .incentives.explanations import show
 from .kpi import scorecards
 from .periods import Period
 from .split import format_percent

@@ -21,12 +21,12 @@ from formflow.people.models import Membership
 from formflow.runtime import Work
 
 from .. import measures, org
+from ..explanations import Said, said, steps, target_amount
 from ..kpi import scorecards
 from ..periods import Period
 from ..split import format_number
 from ..targets.tree import Target, all_targets
 from . import rules
-from .explanations import Said, said, steps, target_amount
 from .plans import IncentivePlan, Rule, plans_for
 
 APP = "sales_performance"

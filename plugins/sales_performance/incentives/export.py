@@ -22,7 +22,7 @@ from formflow.errors import BadRequest, FieldError
 from formflow.people.models import User
 from formflow.runtime import Work
 
-from .explanations import DEFAULT_LANGUAGE, LANGUAGES, show
+from ..explanations import DEFAULT_LANGUAGE, LANGUAGES, show
 from .statements import check_runs, list_statements
 
 PAYROLL = ("username", "name", "period", "approved_total", "statements")

@@ -29,7 +29,7 @@ from typing import TypeVar
 
 from sales_performance.split import CENT, format_number, format_percent, largest_remainder
 
-from .explanations import Said, said, steps
+from ..explanations import Said, said, steps
 
 P = TypeVar("P", bound=Hashable)  # whoever is paid: a member id, a username …
 

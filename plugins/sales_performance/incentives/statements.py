@@ -35,11 +35,11 @@ from formflow.records.query import form_rows
 from formflow.runtime import Work
 
 from .. import org
+from ..explanations import said, stored
 from ..periods import Period
 from ..split import format_number
 from . import rules
 from .compute import Statement, compute, parse_records, records_text
-from .explanations import said, stored
 from .plans import Rule, ensure_defaults
 
 APP = "sales_performance"

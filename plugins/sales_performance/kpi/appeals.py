@@ -19,7 +19,7 @@ from formflow.records.models import Record
 from formflow.records.prepare import from_document
 from formflow.runtime import Work
 
-from ..incentives.explanations import appended, said
+from ..explanations import appended, said
 from ..split import format_number
 from . import scoring
 from .plans import all_plans

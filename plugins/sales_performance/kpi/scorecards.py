@@ -32,7 +32,7 @@ from formflow.records.query import form_rows
 from formflow.runtime import Work
 
 from .. import measures, org
-from ..incentives.explanations import Said, said, steps, stored, target_amount
+from ..explanations import Said, said, steps, stored, target_amount
 from ..periods import Period
 from ..split import format_number
 from ..targets.tree import all_targets

@@ -33,7 +33,7 @@ from itertools import pairwise
 
 from sales_performance.split import format_number, format_percent
 
-from ..incentives.explanations import Said, said, steps
+from ..explanations import Said, said, steps
 
 DIMENSIONS = ("result", "process", "capability")
 DIRECTIONS = ("higher", "lower")

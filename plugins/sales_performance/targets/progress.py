@@ -30,6 +30,7 @@ from formflow.records.query import form_rows
 from formflow.runtime import Work
 
 from .. import measures, org
+from ..explanations import said, target_amount
 from ..functions import local_today
 from ..periods import Period, elapsed_share_explained
 from ..split import format_number, format_percent
@@ -169,7 +170,7 @@ def progress_of(
     measure = _measure_for(work, target)
     people = owners(work, target)
     actual = _total(actuals.of(measure, target.period), people)
-    effective, prorated = target.effective()
+    effective, _ = target.effective()
     elapsed, elapsed_how = elapsed_share_explained(target.period, today)
     attainment = actual / effective if effective > 0 else None
     piped = Decimal(0)
@@ -180,34 +181,28 @@ def progress_of(
         piped = _total(actuals.cache[key], people)
     forecast = actual + piped
     trailing = attainment is not None and attainment < elapsed - target.tolerance
-    who = (
-        "the rep's records"
-        if target.level == "rep"
-        else "records of every member of the department and those below it"
-        if people is not None
-        else "every record of the company"
-    )
+    scope = "rep" if target.level == "rep" else "department" if people is not None else "company"
+    _, prorated = target_amount(target)
     explanation = [
-        f"target {format_number(target.amount)}; {prorated}",
-        f"actual: {measure.name} over {who} in {target.period.key} = {format_number(actual)}",
-        (
-            f"attainment {format_number(actual)} / {format_number(effective)} = "
-            f"{format_percent(attainment)}"
-            if attainment is not None
-            else "attainment: no target to measure against"
-        ),
-        f"time elapsed: {elapsed_how}",
-    ]
+        said("progress.target", amount=format_number(target.amount), how=prorated),
+        said(f"progress.actual.{scope}", measure=measure.name, period=target.period.key,
+             actual=format_number(actual)),
+        said("progress.attainment", actual=format_number(actual),
+             target=format_number(effective), share=format_percent(attainment))
+        if attainment is not None
+        else said("progress.no_target"),
+        said("progress.elapsed", how=elapsed_how),
+    ]  # fmt: skip
     if piped:
         explanation.append(
-            f"forecast {format_number(actual)} + open pipeline × stage probability "
-            f"{format_number(piped)} = {format_number(forecast)}"
-        )
+            said("progress.forecast", actual=format_number(actual), pipeline=format_number(piped),
+                 forecast=format_number(forecast))
+        )  # fmt: skip
     if trailing:
         explanation.append(
-            f"trailing: {format_percent(attainment or Decimal(0))} is more than "
-            f"{format_percent(target.tolerance)} behind the {format_percent(elapsed)} elapsed"
-        )
+            said("progress.trailing", share=format_percent(attainment or Decimal(0)),
+                 tolerance=format_percent(target.tolerance), elapsed=format_percent(elapsed))
+        )  # fmt: skip
     return Progress(
         target, effective, actual, attainment, elapsed, piped, forecast, trailing, explanation
     )

@@ -18,8 +18,7 @@ from formflow.definitions.service import get_form
 from formflow.people import service as people
 from formflow.people.models import User
 from formflow.records import service as records
-from sales_performance.incentives import export, rules, statements
-from sales_performance.incentives.explanations import (
+from sales_performance.explanations import (
     MESSAGES,
     read_stored,
     said,
@@ -27,6 +26,7 @@ from sales_performance.incentives.explanations import (
     steps,
     stored,
 )
+from sales_performance.incentives import export, rules, statements
 from sales_performance.kpi import plans as kpi_plans
 from sales_performance.kpi import scoring
 from tests.conftest import EVERYONE_OWN, Api, grant, make_person
@@ -450,3 +450,30 @@ def test_the_payroll_export_explains_in_the_exporting_users_language(api, sales)
     )
     assert by_api.headers["Content-Language"] == "zh-CN"
     assert explanation(by_api.get_data()).endswith(MARGINAL_ZH)
+
+
+def test_target_progress_reads_in_the_language_asked_for(api, sales, document):
+    rep_target(sales, "rita", "1000000")
+    contract(sales, "250000")
+    path = "/sales/targets/progress?period=2026-06&level=rep"
+    english = api("rita").get(path, headers={"Accept-Language": "en"})
+    _check(document, "/sales/targets/progress", "get", english)
+    assert english.headers["Content-Language"] == "en"
+    [mine] = [p for p in english.body["progress"] if p["member"] == sales.people["rita"].id]
+    assert "attainment 250,000 / 1,000,000 = 25 %" in mine["explanation"]
+    assert any(line.startswith("time elapsed: ") for line in mine["explanation"])
+    chinese = api("rita").get(path, headers={"Accept-Language": "zh-CN"})
+    assert chinese.headers["Content-Language"] == "zh-CN"
+    [mine] = [p for p in chinese.body["progress"] if p["member"] == sales.people["rita"].id]
+    assert "达成率 250,000 / 1,000,000 = 25 %" in mine["explanation"]
+    assert any(line.startswith("时间进度：") for line in mine["explanation"])
+    assert any(line.startswith("实际：2026-06 本人记录的") for line in mine["explanation"])
+
+
+def test_the_elapsed_share_is_explained_in_both_languages():
+    from sales_performance.periods import Period, elapsed_share_explained
+
+    share, how = elapsed_share_explained(Period.parse("2026-03"), dt.date(2026, 3, 16))
+    assert share == D(16) / D(31)
+    assert show(how, "en") == "2026-03-16 is day 16 of 31 in 2026-03: 16 / 31 = 51.61 %"
+    assert show(how, "zh-CN") == "2026-03-16 是 2026-03 共 31 天中的第 16 天：16 / 31 = 51.61 %"

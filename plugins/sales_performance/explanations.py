@@ -25,10 +25,10 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..split import format_number
+from .split import format_number
 
 if TYPE_CHECKING:
-    from ..targets.tree import Target
+    from .targets.tree import Target
 
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
@@ -165,6 +165,50 @@ MESSAGES: dict[str, dict[str, str]] = {
         "{amount} × {active} / {days} = {share}",
         "zh-CN": "{first} 至 {last} 在岗，为 {period} 共 {days} 天中的 {active} 天："
         "{amount} × {active} / {days} = {share}",
+    },
+    # -- target progress ------------------------------------------------------------------
+    "progress.target": {"en": "target {amount}; {how}", "zh-CN": "目标 {amount}；{how}"},
+    "progress.actual.rep": {
+        "en": "actual: {measure} over the rep's records in {period} = {actual}",
+        "zh-CN": "实际：{period} 本人记录的{measure} = {actual}",
+    },
+    "progress.actual.department": {
+        "en": "actual: {measure} over records of every member of the department and those "
+        "below it in {period} = {actual}",
+        "zh-CN": "实际：{period} 本部门及下级部门全体成员记录的{measure} = {actual}",
+    },
+    "progress.actual.company": {
+        "en": "actual: {measure} over every record of the company in {period} = {actual}",
+        "zh-CN": "实际：{period} 全公司记录的{measure} = {actual}",
+    },
+    "progress.attainment": {
+        "en": "attainment {actual} / {target} = {share}",
+        "zh-CN": "达成率 {actual} / {target} = {share}",
+    },
+    "progress.no_target": {
+        "en": "attainment: no target to measure against",
+        "zh-CN": "达成率：没有可对照的目标",
+    },
+    "progress.elapsed": {"en": "time elapsed: {how}", "zh-CN": "时间进度：{how}"},
+    "elapsed.before": {
+        "en": "{period} has not started on {today}: 0 %",
+        "zh-CN": "{today} 时 {period} 尚未开始：0 %",
+    },
+    "elapsed.after": {
+        "en": "{period} is over on {today}: 100 %",
+        "zh-CN": "{today} 时 {period} 已结束：100 %",
+    },
+    "elapsed.during": {
+        "en": "{today} is day {day} of {days} in {period}: {day} / {days} = {share}",
+        "zh-CN": "{today} 是 {period} 共 {days} 天中的第 {day} 天：{day} / {days} = {share}",
+    },
+    "progress.forecast": {
+        "en": "forecast {actual} + open pipeline × stage probability {pipeline} = {forecast}",
+        "zh-CN": "预测 {actual} + 未结商机 × 阶段赢率 {pipeline} = {forecast}",
+    },
+    "progress.trailing": {
+        "en": "trailing: {share} is more than {tolerance} behind the {elapsed} elapsed",
+        "zh-CN": "进度落后：达成 {share}，比时间进度 {elapsed} 落后超过 {tolerance}",
     },
     # -- statements ----------------------------------------------------------------------
     "rerun": {
