@@ -33,10 +33,10 @@ from formflow.errors import BadRequest, FieldError, Forbidden, FormflowError, No
 from formflow.runtime import Work
 
 from . import org
-from .explanations import DEFAULT_LANGUAGE, LANGUAGES, localized_lines, show, show_all
 from .incentives import estimate as estimator
 from .incentives import export as payroll
 from .incentives import statements
+from .incentives.explanations import DEFAULT_LANGUAGE, LANGUAGES, localized_lines, show, show_all
 from .kpi import scorecards
 from .periods import Period
 from .targets import progress, tree
@@ -51,6 +51,7 @@ blueprint.before_request(engine_api.authenticate)
 blueprint.register_error_handler(FormflowError, engine_api.formflow_error)
 blueprint.register_error_handler(HTTPException, engine_api.http_error)
 blueprint.register_error_handler(Exception, engine_api.unexpected_error)
+engine_api.use_id_converter(blueprint)
 
 
 @blueprint.record_once
@@ -72,7 +73,7 @@ def list_targets() -> Response:
     return respond(payload)
 
 
-@blueprint.get("/targets/<int:target_id>")
+@blueprint.get("/targets/<id:target_id>")
 def get_target(target_id: int) -> Response:
     with read() as work:
         payload = {
@@ -82,7 +83,7 @@ def get_target(target_id: int) -> Response:
     return respond(payload)
 
 
-@blueprint.post("/targets/<int:target_id>/decompose")
+@blueprint.post("/targets/<id:target_id>/decompose")
 def decompose_target(target_id: int) -> Response:
     body = json_body()
     _only(body, {"by", "into", "method", "weights", "replace"})
@@ -106,7 +107,7 @@ def decompose_target(target_id: int) -> Response:
     return respond(payload)
 
 
-@blueprint.post("/targets/<int:target_id>/override")
+@blueprint.post("/targets/<id:target_id>/override")
 def override_target(target_id: int) -> Response:
     body = json_body()
     _only(body, {"amount", "reason"})
@@ -130,15 +131,8 @@ def target_progress() -> Response:
         raise BadRequest([FieldError("level", f"must be one of {', '.join(tree.LEVELS)}", "enum")])
     with read() as work:
         items = progress.progress(work, period, level=level)
-        language = _language()
-        payload = {
-            "period": period,
-            "progress": [
-                {**item.as_dict(), "explanation": show_all(item.explanation, language)}
-                for item in items
-            ],
-        }
-    return _explained(payload, language)
+        payload = {"period": period, "progress": [item.as_dict() for item in items]}
+    return respond(payload)
 
 
 def _roots(work: Work, period: str | None) -> list[tree.Target]:
@@ -189,7 +183,7 @@ def list_scorecards() -> Response:
     return _explained(payload, language)
 
 
-@blueprint.get("/kpi/scorecards/<int:member>/<period>/<metric>/records")
+@blueprint.get("/kpi/scorecards/<id:member>/<period>/<metric>/records")
 def scorecard_records(member: int, period: str, metric: str) -> Response:
     with read() as work:
         try:
@@ -237,7 +231,7 @@ def list_statements() -> Response:
     )
 
 
-@blueprint.get("/incentives/statements/<int:statement_id>")
+@blueprint.get("/incentives/statements/<id:statement_id>")
 def get_statement(statement_id: int) -> Response:
     with read() as work:
         found = statements.get_statement(work, statement_id)
@@ -245,7 +239,7 @@ def get_statement(statement_id: int) -> Response:
     return _explained(_statement(found, language), language)
 
 
-@blueprint.post("/incentives/statements/<int:statement_id>/submit")
+@blueprint.post("/incentives/statements/<id:statement_id>/submit")
 def submit_statement(statement_id: int) -> Response:
     body = json_body() if request.get_data(cache=True).strip() else {}
     _only(body, set())
@@ -280,7 +274,7 @@ def estimate_payout() -> Response:
     _only(body, {"member", "period", "opportunities"})
     period = _period(body.get("period"), required=True)
     member = body.get("member")
-    if member is not None and not _is_id(member):
+    if member is not None and not engine_api.is_id(member):
         raise BadRequest([FieldError("member", "must be a user id (a whole number)", "type")])
     chosen = body.get("opportunities")
     if chosen is None:
@@ -290,7 +284,7 @@ def estimate_payout() -> Response:
     if not isinstance(chosen, list):
         raise BadRequest([FieldError("opportunities", "must be a list of ids", "type")])
     for i, opportunity in enumerate(chosen):
-        if not _is_id(opportunity):
+        if not engine_api.is_id(opportunity):
             raise BadRequest(
                 [FieldError(f"opportunities[{i}]", "must be an opportunity id", "type")]
             )
@@ -367,13 +361,9 @@ def _period(raw: Any, *, required: bool) -> str | None:
 def _member(raw: str | None) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or int(raw) < 1:
+    if not engine_api.is_id(int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 20 else 0):
         raise BadRequest([FieldError("member", "must be a user id (a whole number)", "type")])
     return int(raw)
-
-
-def _is_id(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _flag(name: str, raw: str | None) -> bool:

@@ -22,7 +22,7 @@ from ..errors import BadRequest, FieldError, Forbidden, NotFound
 from ..permissions.models import Action
 from ..permissions.policy import policy_for
 from ..runtime import Work
-from .blueprint import api, json_body, read, respond, write
+from .blueprint import api, id_arg, json_body, read, respond, write
 from .representation import timestamp
 
 PAGE = 50
@@ -40,7 +40,7 @@ def list_automations() -> Response:
 @api.get("/automations/<name>")
 def get_automation(name: str) -> Response:
     """An automation, its definition (``?version=n`` for an older one) and its webhooks."""
-    version = request.args.get("version", type=int)
+    version = id_arg("version")
     with read() as work:
         automation = _managed(work, name)
         body = {
@@ -92,7 +92,7 @@ def list_runs(name: str) -> Response:
     if state is not None and state not in {s.value for s in RunState}:
         states = ", ".join(s.value for s in RunState)
         raise BadRequest([FieldError("state", f"state is one of {states}", "choice")])
-    before = request.args.get("before", type=int)
+    before = id_arg("before")
     with read() as work:
         automation = _managed(work, name)
         found = runs.runs_of(work, automation.id, state=state, before=before, limit=PAGE)
@@ -103,7 +103,7 @@ def list_runs(name: str) -> Response:
     return respond(body)
 
 
-@api.get("/automations/<name>/runs/<int:run_id>")
+@api.get("/automations/<name>/runs/<id:run_id>")
 def get_run(name: str, run_id: int) -> Response:
     with read() as work:
         run = _run_of(work, name, run_id)
@@ -111,7 +111,7 @@ def get_run(name: str, run_id: int) -> Response:
     return respond(body)
 
 
-@api.post("/automations/<name>/runs/<int:run_id>/retry")
+@api.post("/automations/<name>/runs/<id:run_id>/retry")
 def retry_run(name: str, run_id: int) -> Response:
     """Run a failed or stopped run again, from its first action."""
     with write() as work:

@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import IntegerConverter
 
 from .. import jsoncodec
 from ..audit import security_event
@@ -20,6 +21,29 @@ from ..runtime import Runtime, Work
 log = logging.getLogger(__name__)
 
 api = Blueprint("api", __name__)
+
+#: The largest id a row can have: ids are signed 64-bit integers in every database.
+MAX_ID = 2**63 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>`` in a route: a row id. A number no row can have (past :data:`MAX_ID`) is
+    no such thing, 404, before it reaches a database that cannot hold it."""
+
+    def to_python(self, value: str) -> int:
+        if len(value) > len(str(MAX_ID)) or int(value) > MAX_ID:
+            # Not a ValidationError: that would let the path match another method's rule
+            # and answer 405.
+            raise NotFound()
+        return int(value)
+
+
+def use_id_converter(blueprint: Blueprint) -> None:
+    """Let ``blueprint``'s routes say ``<id:…>``; call before its first route is added."""
+    blueprint.record_once(lambda state: state.app.url_map.converters.setdefault("id", IdConverter))
+
+
+use_id_converter(api)
 
 #: Routes anyone may call without a token.
 PUBLIC_ENDPOINTS = frozenset({"api.openapi_document"})
@@ -63,6 +87,22 @@ def json_body(*, expect: type = dict) -> Any:
     if expect is dict and not isinstance(body, dict):
         raise BadRequest([FieldError(None, "the body must be a JSON object", "body")])
     return body
+
+
+def id_arg(name: str) -> int | None:
+    """The query argument ``name`` as a row id (paging cursors: ``before``), or None when
+    absent; 400 naming it when it is not a whole number from 1 to :data:`MAX_ID`."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19 and 1 <= int(raw) <= MAX_ID):
+        raise BadRequest([FieldError(name, f"{name} must be a whole number from 1", "type")])
+    return int(raw)
+
+
+def is_id(value: Any) -> bool:
+    """Whether a JSON value names a row: a whole number from 1 to :data:`MAX_ID`."""
+    return type(value) is int and 1 <= value <= MAX_ID
 
 
 def respond(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -11,7 +11,18 @@ from ..errors import BadRequest, FieldError, NotFound
 from ..flows import actions, inbox
 from ..flows import service as flows
 from ..flows.models import Flow, FlowEvent, FlowInstance, FlowTask
-from .blueprint import actor, api, json_body, read, require_admin, respond, runtime, write
+from .blueprint import (
+    actor,
+    api,
+    id_arg,
+    is_id,
+    json_body,
+    read,
+    require_admin,
+    respond,
+    runtime,
+    write,
+)
 from .representation import timestamp
 
 PAGE = 50
@@ -30,7 +41,7 @@ def list_flows() -> Response:
 def get_flow(name: str) -> Response:
     """A flow's definition, the current version or ``?version=n`` (admin)."""
     require_admin()
-    version = request.args.get("version", type=int)
+    version = id_arg("version")
     with read() as work:
         flow = flows.get_flow(work, name)
         body = {
@@ -65,7 +76,7 @@ def list_tasks() -> Response:
         raise BadRequest(
             [FieldError("box", "box is one of pending, handled, cc", "choice")]
         ) from None
-    before = request.args.get("before", type=int)
+    before = id_arg("before")
     with read() as work:
         items = inbox.tasks(work, box, form=request.args.get("form"), before=before, limit=PAGE)
         body = {
@@ -76,7 +87,7 @@ def list_tasks() -> Response:
     return respond(body)
 
 
-@api.post("/tasks/<int:task_id>/actions")
+@api.post("/tasks/<id:task_id>/actions")
 def act_on_task(task_id: int) -> Response:
     """Approve, reject, return, transfer, add an approver or comment on one's task."""
     body = json_body()
@@ -110,7 +121,7 @@ def approve_tasks() -> Response:
     refused ones (with why) leave the others approved."""
     body = json_body()
     ids = body.get("tasks")
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
+    if not isinstance(ids, list) or not ids or not all(is_id(i) for i in ids):
         raise BadRequest([FieldError("tasks", "tasks must be a list of task ids", "type")])
     if len(ids) > 200:
         raise BadRequest([FieldError("tasks", "at most 200 tasks at once", "maxItems")])
@@ -129,7 +140,7 @@ def approve_tasks() -> Response:
 @api.get("/flow-instances")
 def list_instances() -> Response:
     """Approvals the caller started, newest first."""
-    before = request.args.get("before", type=int)
+    before = id_arg("before")
     with read() as work:
         found = inbox.started(work, before=before, limit=PAGE)
         body = {
@@ -139,7 +150,7 @@ def list_instances() -> Response:
     return respond(body)
 
 
-@api.get("/flow-instances/<int:instance_id>")
+@api.get("/flow-instances/<id:instance_id>")
 def get_instance(instance_id: int) -> Response:
     """An approval's state, tasks and full history (who, when, what, comment, changes)."""
     with read() as work:
@@ -150,25 +161,25 @@ def get_instance(instance_id: int) -> Response:
     return respond(body)
 
 
-@api.post("/flow-instances/<int:instance_id>/withdraw")
+@api.post("/flow-instances/<id:instance_id>/withdraw")
 def withdraw_instance(instance_id: int) -> Response:
     """The initiator withdraws the approval, until the first decision."""
     return _initiator_action(instance_id, "withdraw")
 
 
-@api.post("/flow-instances/<int:instance_id>/resubmit")
+@api.post("/flow-instances/<id:instance_id>/resubmit")
 def resubmit_instance(instance_id: int) -> Response:
     """The initiator sends a returned record on again, with their edits in ``data``."""
     return _initiator_action(instance_id, "resubmit")
 
 
-@api.post("/flow-instances/<int:instance_id>/urge")
+@api.post("/flow-instances/<id:instance_id>/urge")
 def urge_instance(instance_id: int) -> Response:
     """The initiator reminds the current approvers."""
     return _initiator_action(instance_id, "urge")
 
 
-@api.post("/flow-instances/<int:instance_id>/comments")
+@api.post("/flow-instances/<id:instance_id>/comments")
 def comment_instance(instance_id: int) -> Response:
     """A comment (with attachments) by anyone who may see the approval."""
     return _initiator_action(instance_id, "comments")

@@ -12,7 +12,7 @@ from ..errors import BadRequest, FieldError, NotFound
 from ..permissions import service as permissions
 from ..permissions.models import Action
 from ..permissions.policy import policy_for, usable_forms
-from .blueprint import api, json_body, read, require_admin, respond, runtime, write
+from .blueprint import api, id_arg, json_body, read, require_admin, respond, runtime, write
 from .representation import conversion_json, form_json, timestamp, visible_definition
 
 
@@ -35,7 +35,7 @@ def list_forms() -> Response:
 
 @api.get("/forms/<form>")
 def get_form(form: str) -> Response:
-    version = _version_arg()
+    version = id_arg("version")
     with read() as work:
         loaded = definitions.get_form(work, form)
         policy = policy_for(work, loaded)
@@ -85,7 +85,7 @@ def list_conversions(form: str) -> Response:
     return respond(body)
 
 
-@api.get("/forms/<form>/conversions/<int:conversion_id>")
+@api.get("/forms/<form>/conversions/<id:conversion_id>")
 def get_conversion(form: str, conversion_id: int) -> Response:
     """One conversion and how far it is: poll it until ``state`` is ``finished`` (admin)."""
     require_admin()
@@ -148,19 +148,6 @@ def field_types() -> Response:
             ]
         }
     )
-
-
-def _version_arg() -> int | None:
-    raw = request.args.get("version")
-    if raw is None:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest([FieldError("version", "must be a whole number", "type")]) from None
-    if value < 1:
-        raise BadRequest([FieldError("version", "must be at least 1", "minimum")])
-    return value
 
 
 @api.get("/forms/<form>/permissions")

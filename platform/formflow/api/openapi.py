@@ -610,6 +610,7 @@ def build_document(plugins: PluginManager | None = None) -> dict[str, Any]:
             "get": {
                 "operationId": "listFormVersions",
                 "tags": ["forms"],
+                "summary": "The form's published versions (admin)",
                 "parameters": [FORM],
                 "responses": {
                     "200": _json(
@@ -619,7 +620,7 @@ def build_document(plugins: PluginManager | None = None) -> dict[str, Any]:
                             "properties": {"versions": {"type": "array", "items": _ref("Version")}},
                         }
                     ),
-                    **_errors(401, 404),
+                    **_errors(401, 403, 404),
                 },
             }
         },

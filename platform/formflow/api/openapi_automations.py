@@ -139,9 +139,12 @@ def paths() -> dict[str, Any]:
                 "summary": "An automation with its definition (`?version=n`) and webhooks",
                 "parameters": [
                     _NAME,
-                    {"name": "version", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 1}},
                 ],
-                "responses": {"200": json_response(ref("Automation")), **errors(401, 403, 404)},
+                "responses": {
+                    "200": json_response(ref("Automation")),
+                    **errors(400, 401, 403, 404),
+                },
             },
             "put": {
                 "operationId": "putAutomation",
@@ -198,7 +201,7 @@ def paths() -> dict[str, Any]:
                         "in": "query",
                         "schema": {"enum": [s.value for s in RunState]},
                     },
-                    {"name": "before", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 1}},
                 ],
                 "responses": {
                     "200": json_response(

@@ -22,7 +22,7 @@ _CURSOR = {
     "name": "before",
     "in": "query",
     "description": "The `next` of the previous page",
-    "schema": {"type": "integer"},
+    "schema": {"type": "integer", "minimum": 1},
 }
 _FLOW_NAME = {
     "name": "name",
@@ -283,9 +283,9 @@ def paths() -> dict[str, Any]:
                 "summary": "A flow and its definition (`?version=n` for an older one; admin)",
                 "parameters": [
                     _FLOW_NAME,
-                    {"name": "version", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 1}},
                 ],
-                "responses": {"200": json_response(ref("Flow")), **errors(401, 403, 404)},
+                "responses": {"200": json_response(ref("Flow")), **errors(400, 401, 403, 404)},
             },
             "put": {
                 "operationId": "putFlow",
@@ -433,7 +433,7 @@ def paths() -> dict[str, Any]:
                             },
                         }
                     ),
-                    **errors(401),
+                    **errors(400, 401),
                 },
             }
         },

@@ -12,7 +12,7 @@ from ..permissions.models import Action
 from ..records import service as records
 from ..records.listing import browse
 from ..records.query import OPERATORS, Filter, Query, Sort
-from .blueprint import api, json_body, read, respond, write
+from .blueprint import MAX_ID, api, json_body, read, respond, write
 from .representation import record_json, revision_json
 
 
@@ -56,7 +56,7 @@ def _hidden(work: Any, loaded: Any, record_id: int, action: Action = Action.VIEW
     return records.hidden_fields(work, loaded, [record_id], action)[record_id]
 
 
-@api.get("/forms/<form>/records/<int:record_id>")
+@api.get("/forms/<form>/records/<id:record_id>")
 def get_record(form: str, record_id: int) -> Response:
     deleted = _flag(request.args.get("deleted"))
     action = Action.MANAGE if deleted else Action.VIEW
@@ -67,12 +67,12 @@ def get_record(form: str, record_id: int) -> Response:
     return respond(payload)
 
 
-@api.patch("/forms/<form>/records/<int:record_id>")
+@api.patch("/forms/<form>/records/<id:record_id>")
 def patch_record(form: str, record_id: int) -> Response:
     return _update(form, record_id, partial=True)
 
 
-@api.put("/forms/<form>/records/<int:record_id>")
+@api.put("/forms/<form>/records/<id:record_id>")
 def put_record(form: str, record_id: int) -> Response:
     return _update(form, record_id, partial=False)
 
@@ -90,7 +90,7 @@ def _update(form: str, record_id: int, *, partial: bool) -> Response:
     return respond(payload)
 
 
-@api.delete("/forms/<form>/records/<int:record_id>")
+@api.delete("/forms/<form>/records/<id:record_id>")
 def delete_record(form: str, record_id: int) -> Response:
     raw = request.args.get("revision")
     revision = _revision(raw) if raw is not None else None
@@ -102,7 +102,7 @@ def delete_record(form: str, record_id: int) -> Response:
     return respond(payload)
 
 
-@api.post("/forms/<form>/records/<int:record_id>/restore")
+@api.post("/forms/<form>/records/<id:record_id>/restore")
 def restore_record(form: str, record_id: int) -> Response:
     with write() as work:
         loaded = definitions.get_form(work, form)
@@ -111,7 +111,7 @@ def restore_record(form: str, record_id: int) -> Response:
     return respond(payload)
 
 
-@api.get("/forms/<form>/records/<int:record_id>/revisions")
+@api.get("/forms/<form>/records/<id:record_id>/revisions")
 def record_revisions(form: str, record_id: int) -> Response:
     deleted = _flag(request.args.get("deleted"))
     action = Action.MANAGE if deleted else Action.VIEW
@@ -145,8 +145,8 @@ def _revision(raw: Any) -> int:
         value = int(str(raw))
     except ValueError:
         raise BadRequest([FieldError("revision", "must be a whole number", "type")]) from None
-    if value < 1:
-        raise BadRequest([FieldError("revision", "must be at least 1", "minimum")])
+    if not 1 <= value <= MAX_ID:
+        raise BadRequest([FieldError("revision", "must be a whole number from 1", "minimum")])
     return value
 
 

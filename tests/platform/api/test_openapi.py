@@ -129,3 +129,13 @@ def test_responses_match_their_documented_schemas(api, make_app, document):
             response.status_code,
         )
         _check(document, path, method, response)
+
+
+def test_a_non_admin_refused_an_admin_route_gets_a_documented_403(api, make_app, rep, document):
+    """Found by the API fuzzer: a rep asking for a form's versions got 403, which the
+    document did not list."""
+    make_app("demo")
+    api.put("/forms/demo.quote", QUOTE)
+    refused = api.as_(rep).get("/forms/demo.quote/versions")
+    assert refused.status_code == 403
+    _check(document, "/forms/{form}/versions", "get", refused)

@@ -242,3 +242,32 @@ def test_batch_approve_approves_each_and_says_why_for_the_rest(api, world, docum
     assert pending(api, world.people["max"]) == []
     bad = manager.post("/tasks/approvals", {"tasks": "all"})
     assert bad.status_code == 400 and bad.body["errors"][0]["field"] == "tasks"
+
+
+@pytest.mark.parametrize(
+    "tasks", ["[false]", "[true, 1]", "[0]", "[100000000000000000000000000000]"]
+)
+def test_batch_approve_refuses_anything_but_task_ids_naming_tasks(api, world, tasks):
+    """Found by the API fuzzer: ``false`` was taken for a task id and echoed back where the
+    document promises an integer; a number past 64 bits crashed the database query."""
+    answer = api.post("/tasks/approvals", f'{{"tasks": {tasks}}}')
+    assert answer.status_code == 400, answer.body
+    assert answer.body["errors"][0]["field"] == "tasks"
+
+
+@pytest.mark.parametrize("path", ["/tasks", "/flow-instances", "/automations/x.y/runs"])
+@pytest.mark.parametrize("before", ["100000000000000000000000000000", "soon", "-1", "²"])
+def test_a_page_cursor_that_is_no_id_is_refused_naming_before(api, world, path, before):
+    """Found by the API fuzzer: ``before`` past 64 bits reached SQLite and answered 500;
+    one that was not a number at all was silently ignored (the first page came back)."""
+    answer = api.get(f"{path}?before={before}")
+    assert answer.status_code == 400, answer.body
+    assert answer.body["errors"][0]["field"] == "before"
+
+
+def test_ids_past_64_bits_in_paths_are_no_such_thing(api, world):
+    huge = "1" + "0" * 30
+    for path in (f"/flow-instances/{huge}", f"/flows/sales.quote_discount?version={huge}"):
+        answer = api.get(path)
+        assert answer.status_code in (400, 404), answer.body
+    assert api.post(f"/tasks/{huge}/actions", {"action": "approve"}).status_code == 404

@@ -400,3 +400,36 @@ def test_history_reconstructs_the_values_a_record_was_created_with(api, quote, r
     assert "status" in first and first["status"] == "draft"
     assert second["customer"] == "B" and second["discount"] == Decimal("0.1")
     assert document_at(stored, history, 3) == stored.data
+
+
+BEYOND_64_BITS = "1" + "0" * 30
+
+
+def test_ids_and_revisions_no_database_can_hold_are_refused_not_crashed_on(api, quote):
+    """Found by the API fuzzer: a number past 64 bits in the path or the revision reached
+    SQLite ("Python int too large to convert to SQLite INTEGER") and answered 500."""
+    record = create(api, quote)
+    path = f"{quote}/records/{record['id']}"
+    assert api.get(f"{quote}/records/{BEYOND_64_BITS}").status_code == 404
+    assert api.post(f"{quote}/records/{BEYOND_64_BITS}/restore").status_code == 404
+    for missing in (BEYOND_64_BITS, "0"):
+        patched = api.patch(f"{quote}/records/{missing}", {"revision": 1, "data": {}})
+        assert patched.status_code == 404 and patched.body["errors"], missing  # not an HTML 405
+    for answer in (
+        api.patch(path, f'{{"revision": {BEYOND_64_BITS}, "data": {{}}}}'),
+        api.delete(f"{path}?revision={BEYOND_64_BITS}"),
+    ):
+        assert answer.status_code == 400, answer.body
+        assert answer.body["errors"][0]["field"] == "revision"
+    assert api.get(f"{quote}?version={BEYOND_64_BITS}").body["errors"][0]["field"] == "version"
+
+
+def test_numbers_too_large_to_write_back_are_refused_as_unreadable(api, quote):
+    """Found by the API fuzzer: ``1e999999999`` was read, and writing it back out would have
+    spelled a billion digits; a whole number past 64 bits made the JSON writer fail (500)."""
+    line = '{"product": "A", "unit_price": %s, "quantity": 1}'
+    huge = api.post(f"{quote}/records", '{"data": {"lines": [%s]}}' % (line % "1e999999999"))
+    assert huge.status_code == 400 and huge.body["errors"][0]["code"] == "json"
+    assert "out of range" in huge.body["errors"][0]["message"]
+    wide = api.post(f"{quote}/records", '{"data": {"lines": [%s]}}' % (line % BEYOND_64_BITS))
+    assert wide.status_code in (201, 422), wide.body

@@ -256,6 +256,22 @@ def test_a_missing_or_malformed_period_is_a_400_naming_it(sales, as_, document):
     assert bad_path.status_code == 400 and fields(bad_path) == ["period"]
 
 
+@pytest.mark.parametrize("member", ["²", "1" + "0" * 30, "0"])
+def test_a_member_that_is_no_user_id_is_a_400_naming_it(sales, as_, document, member):
+    """Found by the API fuzzer: ``²`` passed ``isdigit`` and crashed ``int``; a number past
+    64 bits reached the database; both answered 500."""
+    for path in ("/sales/kpi/scorecards", "/sales/incentives/statements"):
+        refused = as_("max").get(f"{path}?period=2026-06&member={member}")
+        assert refused.status_code == 400 and fields(refused) == ["member"], refused.body
+        _check(document, path, "get", refused)
+
+
+def test_ids_past_64_bits_in_sales_paths_are_no_such_thing(sales, as_):
+    huge = "1" + "0" * 30
+    for path in (f"/sales/targets/{huge}", f"/sales/incentives/statements/{huge}"):
+        assert as_("max").get(path).status_code == 404, path
+
+
 def test_a_rep_sees_only_their_own_scorecard_and_its_records(sales, as_, document):
     june_for_rita(sales)
     rita, ron, max_ = (sales.people[n].id for n in ("rita", "ron", "max"))
