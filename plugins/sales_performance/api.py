@@ -33,10 +33,10 @@ from formflow.errors import BadRequest, FieldError, Forbidden, FormflowError, No
 from formflow.runtime import Work
 
 from . import org
+from .explanations import DEFAULT_LANGUAGE, LANGUAGES, localized_lines, show, show_all
 from .incentives import estimate as estimator
 from .incentives import export as payroll
 from .incentives import statements
-from .incentives.explanations import DEFAULT_LANGUAGE, LANGUAGES, localized_lines, show, show_all
 from .kpi import scorecards
 from .periods import Period
 from .targets import progress, tree
@@ -131,8 +131,15 @@ def target_progress() -> Response:
         raise BadRequest([FieldError("level", f"must be one of {', '.join(tree.LEVELS)}", "enum")])
     with read() as work:
         items = progress.progress(work, period, level=level)
-        payload = {"period": period, "progress": [item.as_dict() for item in items]}
-    return respond(payload)
+        language = _language()
+        payload = {
+            "period": period,
+            "progress": [
+                {**item.as_dict(), "explanation": show_all(item.explanation, language)}
+                for item in items
+            ],
+        }
+    return _explained(payload, language)
 
 
 def _roots(work: Work, period: str | None) -> list[tree.Target]:
