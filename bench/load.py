@@ -44,8 +44,12 @@ request type, errors, races lost, reminder and automation delays (those touched 
 fault apart), restarts, the invariants; also written to ``bench/results/load-<db>.json``.
 
 ``--ramp 10,25,50`` runs the mix at each user count in turn for ``--seconds`` each on the
-same system (the write latency/throughput curve; where SQLite's single writer becomes the
-limit).
+same system (the write latency/throughput curve). ``--mix writes`` keeps only the writes
+(reps log follow-ups and create quotations, approvers approve): with a short ``--think``,
+where the database's writer becomes the limit. Beside each stage: the CPU time the system
+under test used per answered request (web, workers, scheduler, database and Valkey; not
+the load client) and what that makes on two cores to itself, and the machine's load
+average — the figures hold on a machine shared with other work only as ratios.
 
 Run: ``python -m bench.load [--postgres|--sqlite] [--users 50] [--seconds 300] [--faults]``.
 """
@@ -121,6 +125,9 @@ REP_MIX = {
     "dashboard_my": 2,
     "notifications": 7,
 }
+#: ``--mix writes``: the same people doing nothing but writing (where the database's writer
+#: becomes the limit).
+WRITE_MIX = {"follow_up_create": 65, "quotation_create": 35}
 APPROVER_MIX = {"inbox": 25, "approve": 40, "dashboard_overview": 20, "team_customers": 15}
 #: Seconds after a fault's recovery still counted in its window (a request sent just
 #: before the system answered again).
@@ -728,6 +735,7 @@ def run_load(
     recorder: Recorder,
     zone: ZoneInfo,
     seed: int = 1,
+    writes_only: bool = False,
 ) -> tuple[float, float]:
     """``users`` people at once for ``seconds``; (start, end) wall-clock times."""
     approvers = max(1, round(users / 5))
@@ -755,7 +763,9 @@ def run_load(
     stop = threading.Event()
 
     def live(user: User_) -> None:
-        mix = REP_MIX if isinstance(user, Rep) else APPROVER_MIX
+        mix = (WRITE_MIX if writes_only else REP_MIX) if isinstance(user, Rep) else APPROVER_MIX
+        if writes_only and not isinstance(user, Rep):
+            mix = {"approve": 1}
         kinds, weights = list(mix), list(mix.values())
         stop.wait(user.rng.uniform(0, think * 2))  # not all at once
         while not stop.is_set():
@@ -1043,6 +1053,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ramp", help="user counts run in turn, e.g. 10,25,50")
     parser.add_argument("--think", type=float, default=1.0, help="seconds between actions")
     parser.add_argument("--faults", action="store_true")
+    parser.add_argument(
+        "--mix",
+        choices=("realistic", "writes"),
+        default="realistic",
+        help="writes: reps only log follow-ups and create quotations, approvers approve",
+    )
     parser.add_argument("--scale", type=float, default=10.0)
     parser.add_argument("--reuse", type=Path, help="a copy of this SQLite instance (--sqlite)")
     parser.add_argument("--web-workers", type=int)
@@ -1094,7 +1110,15 @@ def main(argv: list[str] | None = None) -> None:
                 injector.start()
             cpu_before = stack.cpu_seconds()
             began, ended = run_load(
-                base, cast, users, args.seconds, args.think, recorder, zone, n + 1
+                base,
+                cast,
+                users,
+                args.seconds,
+                args.think,
+                recorder,
+                zone,
+                n + 1,
+                writes_only=args.mix == "writes",
             )
             done.set()
             if injector is not None:
@@ -1138,6 +1162,7 @@ def main(argv: list[str] | None = None) -> None:
                 "scheduler": "formflow scheduler (10 s sweeps)",
                 "reminder_lease_s": lease,
                 "think_s": args.think,
+                "mix": args.mix,
             },
             "stages": results,
             "faults": [
@@ -1172,7 +1197,8 @@ def main(argv: list[str] | None = None) -> None:
             mail_folder=stack.folder / "mail",
         )
         print_report(report)
-        target = args.json or RESULTS / f"load-{database}{'-faults' if args.faults else ''}.json"
+        suffix = ("-writes" if args.mix == "writes" else "") + ("-faults" if args.faults else "")
+        target = args.json or RESULTS / f"load-{database}{suffix}.json"
         target.write_text(json.dumps(report, indent=2, default=str))
         log(f"written to {target}")
     finally:
