@@ -45,7 +45,6 @@ from sqlalchemy import (
     DateTime,
     Integer,
     Numeric,
-    Text,
     and_,
     case,
     cast,
@@ -879,37 +878,41 @@ def follow_up_gap_rows(work: Work, filters: Filters) -> Rows:
         )
         .scalar_subquery()
     )
-    since = _days_between(moment, func.coalesce(last, cast(Record.created_at, Text)), dialect)
-    # whole days gone (SQLite has no FLOOR everywhere; the days are never negative)
-    whole = cast(since, Integer) if dialect == "sqlite" else func.floor(since)
     status = customer.sql("status")
     grade = customer.sql("grade") if "grade" in customer.loaded.spec.by_key else literal(None)
     statement = select(
-        Record.owner_id,
-        Record.department_id,
-        grade.label("grade"),
-        local_day(follow_up.spec, visited_at, last, dialect, work.now).label("last"),
-        whole.label("days"),
+        Record.owner_id, Record.department_id, grade.label("grade"), last.label("last"),
+        Record.created_at,
     ).where(
         *customer.where,
         Record.created_at <= as_of,
         (status.is_(None)) | (status != "lost"),
-    )
+    )  # fmt: skip
+    # the subquery once a customer, the days and the local day from it here: in SQL each
+    # would run it again (SQLite repeats a correlated subquery wherever it is used)
+    zone = follow_up.spec.timezone
     rows = []
-    for owner, department, grade_value, last_day, days in work.session.execute(statement):
-        gone = int(days)
+    for owner, department, grade_value, last_text, created in work.session.execute(statement):
+        when = _utc(last_text) if last_text else _utc(created)
+        gone = max(0, int((as_of - when).total_seconds() // 86400))
         rows.append(
             {
                 "owner": owner,
                 "department": department,
                 "grade": grade_value,
-                "last_follow_up": last_day,
+                "last_follow_up": when.astimezone(zone).date().isoformat() if last_text else None,
                 "days_since": gone,
                 "gap": _bucket(gone, GAPS),
                 "me": _mine(work, owner),
             }
         )
     return rows
+
+
+def _utc(value: Any) -> dt.datetime:
+    """A stored moment (ISO text with a Z, or a timestamp; naive ones are UTC) as UTC."""
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 FOLLOW_UP_GAPS = DataSource(
