@@ -254,9 +254,10 @@ def _path(parts: Any) -> str:
 
 
 def _schema_error(error: Any, parts: list[Any]) -> FieldError:
-    """A JSON Schema failure named by its path, coded by the keyword that failed."""
+    """A JSON Schema failure named by its path ("" is the whole document, as in form and
+    flow definitions), coded by the keyword that failed."""
     keyword = str(error.validator)
-    return FieldError(_path(parts) or None, error.message, keyword or "invalid")
+    return FieldError(_path(parts), error.message, keyword or "invalid")
 
 
 def parse(document: Any) -> DashboardSpec:

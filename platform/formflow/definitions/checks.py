@@ -177,7 +177,8 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
         return pointer, error.message
     if keyword == "enum":
         if error.absolute_path and error.absolute_path[-1] == "x-field":
-            if error.instance in NOT_IN_ROWS and "items" in error.absolute_path:
+            in_rows = isinstance(error.instance, str) and error.instance in NOT_IN_ROWS
+            if in_rows and "items" in error.absolute_path:
                 return pointer, f"a subform row cannot hold a {error.instance} field"
             return pointer, f"unknown field type '{error.instance}'"
         return pointer, "must be one of: " + ", ".join(map(str, value))

@@ -159,6 +159,16 @@ def test_relation_target_must_exist_when_a_resolver_is_given():
     ]
 
 
+@pytest.mark.parametrize("kind", [{}, [], {"type": "text"}, ["text"]])
+def test_a_field_type_that_is_not_a_name_is_reported_at_its_pointer(kind):
+    """Found by the definition fuzzer: an object or a list as ``x-field`` (unhashable) made
+    the checker raise TypeError instead of naming the field."""
+    found = problems(with_property("a", {"x-field": kind, "type": "string"}))
+    assert found and all(p.startswith("/properties/a/x-field: ") for p in found), found
+    rows = {"x-field": "subform", "type": "array", "items": with_property("b", {"x-field": kind})}
+    assert problems(with_property("lines", rows))
+
+
 def test_not_an_object_at_all():
     assert problems([1, 2]) == [": a form definition must be a JSON object"]
 

@@ -13,7 +13,6 @@ runs ``N`` examples per operation and person instead, with a random seed each ru
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,17 +23,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis import checks
 
-from formflow import Config, Runtime, create_app
 from formflow.api.openapi import build_document
-from formflow.definitions.service import ensure_app, get_form, publish
-from formflow.people import service as people
-from formflow.records import service as records
-from sales_performance.kpi import plans
-from tests.conftest import EVERYONE_OWN, Clock, EnglishClient, grant
-from tests.platform.definitions_samples import QUOTE
-from tests.plugins.sales_performance.world import APP, build
-
-QUOTE_DATA = {"customer": "ACME", "lines": [{"product": "A", "unit_price": 1, "quantity": 2}]}
+from tests.conftest import Person
+from tests.platform.fuzz.world import World, make_world
 
 #: Examples per operation and person; the environment variable makes a long run.
 LONG = os.environ.get("FORMFLOW_FUZZ_EXAMPLES")
@@ -72,56 +63,19 @@ def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> An
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Any]:
-    """The sales plugin installed in a small company (see its ``world``), a plain engine
-    form with a record, and the admin's and a rep's tokens; one per module, on SQLite."""
-    from tests.conftest import make_person
-
-    base = tmp_path_factory.mktemp("fuzz")
-    shutil.copy(sqlite_template, base / "formflow.db")
-    config = Config(
-        instance_path=base / "instance",
-        database_url=f"sqlite:///{base / 'formflow.db'}",
-        testing=True,
-        max_upload_bytes=2 * 1024 * 1024,
-    )
-    runtime = Runtime(config, clock=Clock())
-    admin = make_person(runtime, "admin", admin=True)
-    sales = build(runtime, admin)
-    with runtime.write() as work:
-        rep_role = people.ensure_role(work, "sales_rep", "Sales rep")
-        manager = people.ensure_role(work, "sales_manager", "Sales manager")
-        for name in ("rita", "ron"):
-            people.set_roles(work, sales.people[name].id, [rep_role.id])
-        people.set_roles(work, sales.people["max"].id, [manager.id])
-        plans.ensure_defaults(work)
-        ensure_app(work, "demo", "Demo")
-        publish(work, "demo.quote", QUOTE)
-    for form in ("payment", "kpi_appeal", "kpi_manual_score"):
-        grant(runtime, f"{APP}.{form}", EVERYONE_OWN)
-    grant(runtime, "demo.quote", EVERYONE_OWN)
-    customer = sales.customer("Acme")
-    quotation = sales.quote(("Router", "900", 2), customer=customer)
-    with runtime.write(sales.user("rita")) as work:
-        mine = records.create(work, get_form(work, "demo.quote"), QUOTE_DATA).id
-    KNOWN.update(
-        form=[f"{APP}.customer", f"{APP}.quotation", "demo.quote"],
-        record_id=[customer, quotation, mine],
-        name=[f"{APP}.quotation_approval", f"{APP}.sales_overview", f"{APP}.price_quotation"],
-        member=["rita"],
-    )
-    app = create_app(runtime=runtime)
-    app.test_client_class = EnglishClient
-    yield {"app": app, "admin": admin, "rep": sales.people["rita"], "runtime": runtime}
-    runtime.close()
+def world(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[World]:
+    made = make_world(tmp_path_factory.mktemp("fuzz"), sqlite_template)
+    KNOWN.update(made.known)
+    yield made
+    made.runtime.close()
 
 
 @pytest.fixture(params=["admin", "rep"])
-def person(request: pytest.FixtureRequest, world: dict[str, Any]) -> Any:
-    return world[request.param]
+def person(request: pytest.FixtureRequest, world: World) -> Person:
+    return getattr(world, request.param)
 
 
 @schema.parametrize()
 @FUZZ
-def test_api_answers_as_documented(case: Any, world: dict[str, Any], person: Any) -> None:
-    case.call_and_validate(app=world["app"], headers=person.headers, checks=CHECKS)
+def test_api_answers_as_documented(case: Any, world: World, person: Person) -> None:
+    case.call_and_validate(app=world.app, headers=person.headers, checks=CHECKS)
