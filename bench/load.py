@@ -961,6 +961,12 @@ def delays(
         "reminders_due_to_done": {k: summary(v) for k, v in sorted(by_kind.items())},
         "reminders_retried": sum(1 for r in reminders if r.attempts),
         "reminders_flagged_late": sum(1 for r in reminders if r.late),
+        # a job lost with Redis waits for the lease; these are the ones that did
+        "delivered_over_a_minute_late": [
+            {"kind": kind, "due_at": due.isoformat(), "lag_s": round(seconds(due, done), 1)}
+            for kind, due, done, _, _ in sorted(reminders, key=lambda r: r.due_at)
+            if seconds(due, done) > 60
+        ][:50],
         "automation_runs_created_to_done": summary(
             [seconds(a, b) for a, b in runs if b is not None]
         ),
