@@ -498,6 +498,19 @@ def prepare(inst: Instance) -> Cast:
             else:
                 cast.approvers[user.username] = person
     cast.reps.sort(key=lambda p: p.username)
+    with runtime.write() as work:
+        # a reused instance's schedules that fell due since it was loaded (the nightly
+        # regrading at 02:00) belong to the night, not to the load: to the same time tomorrow
+        overdue = work.session.scalars(
+            select(Reminder).where(
+                Reminder.kind == "automation_tick",
+                Reminder.state == ReminderState.PENDING.value,
+                Reminder.due_at <= work.now + dt.timedelta(hours=1),
+            )
+        ).all()
+        for tick in overdue:
+            while tick.due_at <= work.now + dt.timedelta(hours=1):
+                tick.due_at += dt.timedelta(days=1)
     return cast
 
 
