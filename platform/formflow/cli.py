@@ -289,6 +289,12 @@ def restore_instance(src: Path, force: bool) -> None:
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
 def run(host: str, port: int, workers: int) -> None:
     """Serve the web app and API with gunicorn."""
+    from .config import InsecureConfiguration
+
+    try:  # one clear line here rather than a traceback from each gunicorn worker
+        Config.from_env().check_production()
+    except InsecureConfiguration as error:
+        raise click.ClickException(str(error)) from None
     os.execvp(
         sys.executable,
         [

@@ -119,3 +119,16 @@ def test_plugins_are_found_through_their_entry_point(sqlite_env):
     formflow(env, "init-db")
     out = formflow(env, "install-app").stdout
     assert "installed sales_performance" in out
+
+
+def test_run_refuses_the_development_key_in_production_in_one_line(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from formflow.cli import main
+
+    monkeypatch.setenv("FORMFLOW_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("FORMFLOW_INSTANCE", str(tmp_path))
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code != 0
+    assert "SECRET_KEY" in result.output and "Traceback" not in result.output
