@@ -244,25 +244,23 @@ def test_batch_approve_approves_each_and_says_why_for_the_rest(api, world, docum
     assert bad.status_code == 400 and bad.body["errors"][0]["field"] == "tasks"
 
 
-@pytest.mark.parametrize(
-    "tasks", ["[false]", "[true, 1]", "[0]", "[100000000000000000000000000000]"]
-)
-def test_batch_approve_refuses_anything_but_task_ids_naming_tasks(api, world, tasks):
+def test_batch_approve_refuses_anything_but_task_ids_naming_tasks(api, world):
     """Found by the API fuzzer: ``false`` was taken for a task id and echoed back where the
     document promises an integer; a number past 64 bits crashed the database query."""
-    answer = api.post("/tasks/approvals", f'{{"tasks": {tasks}}}')
-    assert answer.status_code == 400, answer.body
-    assert answer.body["errors"][0]["field"] == "tasks"
+    for tasks in ("[false]", "[true, 1]", "[0]", "[100000000000000000000000000000]"):
+        answer = api.post("/tasks/approvals", f'{{"tasks": {tasks}}}')
+        assert answer.status_code == 400, (tasks, answer.body)
+        assert answer.body["errors"][0]["field"] == "tasks"
 
 
-@pytest.mark.parametrize("path", ["/tasks", "/flow-instances", "/automations/x.y/runs"])
-@pytest.mark.parametrize("before", ["100000000000000000000000000000", "soon", "-1", "²"])
-def test_a_page_cursor_that_is_no_id_is_refused_naming_before(api, world, path, before):
+def test_a_page_cursor_that_is_no_id_is_refused_naming_before(api, world):
     """Found by the API fuzzer: ``before`` past 64 bits reached SQLite and answered 500;
     one that was not a number at all was silently ignored (the first page came back)."""
-    answer = api.get(f"{path}?before={before}")
-    assert answer.status_code == 400, answer.body
-    assert answer.body["errors"][0]["field"] == "before"
+    for path in ("/tasks", "/flow-instances", "/automations/x.y/runs"):
+        for before in ("100000000000000000000000000000", "soon", "-1", "²"):
+            answer = api.get(f"{path}?before={before}")
+            assert answer.status_code == 400, (path, before, answer.body)
+            assert answer.body["errors"][0]["field"] == "before"
 
 
 def test_ids_past_64_bits_in_paths_are_no_such_thing(api, world):

@@ -256,14 +256,14 @@ def test_a_missing_or_malformed_period_is_a_400_naming_it(sales, as_, document):
     assert bad_path.status_code == 400 and fields(bad_path) == ["period"]
 
 
-@pytest.mark.parametrize("member", ["²", "1" + "0" * 30, "0"])
-def test_a_member_that_is_no_user_id_is_a_400_naming_it(sales, as_, document, member):
+def test_a_member_that_is_no_user_id_is_a_400_naming_it(sales, as_, document):
     """Found by the API fuzzer: ``²`` passed ``isdigit`` and crashed ``int``; a number past
     64 bits reached the database; both answered 500."""
-    for path in ("/sales/kpi/scorecards", "/sales/incentives/statements"):
-        refused = as_("max").get(f"{path}?period=2026-06&member={member}")
-        assert refused.status_code == 400 and fields(refused) == ["member"], refused.body
-        _check(document, path, "get", refused)
+    for member in ("²", "1" + "0" * 30, "0"):
+        for path in ("/sales/kpi/scorecards", "/sales/incentives/statements"):
+            refused = as_("max").get(f"{path}?period=2026-06&member={member}")
+            assert refused.status_code == 400 and fields(refused) == ["member"], refused.body
+            _check(document, path, "get", refused)
 
 
 def test_ids_past_64_bits_in_sales_paths_are_no_such_thing(sales, as_):
