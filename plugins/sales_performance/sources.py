@@ -149,22 +149,18 @@ def _option(key: str, label: dict[str, str], options: dict[str, dict[str, str]])
 
 
 def _source(compute: Callable[..., Rows]) -> Callable[..., Rows]:
-    """Rows computed once per unit of work (a dashboard's charts on one source read it
-    once), and a plugin problem — a measure or field an admin broke — shown on the chart
-    as a message rather than failing the dashboard. ``columns`` (for a source that
-    narrows) is passed on."""
+    """A plugin problem — a measure or field an admin broke — shown on the chart as a
+    message rather than failing the dashboard. ``columns`` (for a source that narrows) is
+    passed on. (The engine computes a source's rows once per unit of work.)"""
 
     @functools.wraps(compute)
     def rows(work: Work, filters: Filters, **narrowed: Any) -> Rows:
-        key = ("sales_source", compute.__name__, filters, narrowed.get("columns"))
-        if key not in work.memo:
-            try:
-                work.memo[key] = compute(work, filters, **narrowed)
-            except FormflowError:
-                raise
-            except (measures.MeasureError, MissingField, LookupError, ValueError) as error:
-                raise BadRequest([FieldError("source", str(error), "source")]) from None
-        return work.memo[key]
+        try:
+            return compute(work, filters, **narrowed)
+        except FormflowError:
+            raise
+        except (measures.MeasureError, MissingField, LookupError, ValueError) as error:
+            raise BadRequest([FieldError("source", str(error), "source")]) from None
 
     return rows
 
