@@ -113,6 +113,7 @@ class Query:
     sql: str
     params: list[Any]
     money: tuple[int, ...]  # result columns in cents on SQLite
+    keys: int = 0  # leading columns that are a group's key (the rest are measures)
 
     def run(self, raw: Any) -> list[tuple[Any, ...]]:
         return list(raw.execute(self.sql, self.params).fetchall())
@@ -139,7 +140,7 @@ class Baselines:
         text = f"SELECT {select_} FROM records WHERE {' AND '.join(clauses)}"
         if group:
             text += f" GROUP BY {group}"
-        return Query(text, params, money)
+        return Query(text, params, money, keys=1 if group else 0)
 
     def chart(self, chart_id: str, span: tuple[dt.date, dt.date]) -> Query:
         s, p, forms = self.sql, self.sql.p, self.forms
@@ -218,16 +219,11 @@ def _number(value: Any, cents: bool) -> Decimal:
 def baseline_rows(query: Query, rows: list[tuple[Any, ...]], sqlite: bool) -> set[tuple]:
     return {
         tuple(
-            _number(v, sqlite and i in query.money) if i >= len(row) - _measures(query) else str(v)
+            str(v) if i < query.keys else _number(v, sqlite and i in query.money)
             for i, v in enumerate(row)
         )
         for row in rows
     }
-
-
-def _measures(query: Query) -> int:
-    head = query.sql.split(" FROM ", 1)[0]
-    return head.count("SUM(") + head.count("COUNT(")
 
 
 def engine_rows(result: dict[str, Any]) -> set[tuple]:
