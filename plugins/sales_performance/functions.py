@@ -359,7 +359,7 @@ def regrade_customer(work: Work, call: Call) -> dict[str, Any]:
         work, "customer", "potential", "deal_amount_12m", "grade", purpose="grade a customer"
     )
     assert call.record_id is not None
-    return _regrade(work, customer, call.record_id, grading_rules(work), None)
+    return regrade(work, customer, call.record_id, grading_rules(work), None)
 
 
 def contract_signed(work: Work, call: Call) -> dict[str, Any]:
@@ -374,30 +374,16 @@ def contract_signed(work: Work, call: Call) -> dict[str, Any]:
         return {"customer": None}
     customer_id = int(signed["customer"])
     amounts = signed_amounts(work, local_today(work))
-    return _regrade(
+    return regrade(
         work, customer, customer_id, grading_rules(work), amounts.get(customer_id, Decimal(0))
     )
 
 
-def regrade_all(work: Work, call: Call) -> dict[str, Any]:
-    """Nightly: every customer's last-12-months amount (contracts age out) and grade."""
-    customer = form(
-        work, "customer", "potential", "deal_amount_12m", "grade", purpose="grade customers"
-    )
-    rules = grading_rules(work)
-    amounts = signed_amounts(work, local_today(work))
-    changed = 0
-    ids = work.session.scalars(
-        select(Record.id).where(Record.form_id == customer.form.id, Record.deleted_at.is_(None))
-    ).all()
-    for customer_id in ids:
-        result = _regrade(work, customer, customer_id, rules, amounts.get(customer_id, Decimal(0)))
-        changed += bool(result["changed"])
-    return {"customers": len(ids), "changed": changed}
-
-
-def signed_amounts(work: Work, today: dt.date) -> dict[int, Decimal]:
-    """Contract amounts signed in the 12 months up to ``today``, by customer."""
+def signed_amounts(
+    work: Work, today: dt.date, *, customers: list[int] | None = None
+) -> dict[int, Decimal]:
+    """Contract amounts signed in the 12 months up to ``today``, by customer (only
+    ``customers``' contracts when given: a batch of the nightly regrading)."""
     contract = form(
         work, "contract", "customer", "amount", "signed_on", purpose="sum signed contracts"
     )
@@ -406,10 +392,15 @@ def signed_amounts(work: Work, today: dt.date) -> dict[int, Decimal]:
         if not (today.month == 2 and today.day == 29)
         else (today - dt.timedelta(days=365))
     )
+    query = select(Record.data).where(
+        Record.form_id == contract.form.id, Record.deleted_at.is_(None)
+    )
+    if customers is not None:
+        query = query.where(
+            field_sql(contract.spec.by_key["customer"], work.dialect).in_(customers)
+        )
     out: dict[int, Decimal] = {}
-    for (data,) in work.session.execute(
-        select(Record.data).where(Record.form_id == contract.form.id, Record.deleted_at.is_(None))
-    ):
+    for (data,) in work.session.execute(query):
         row = from_document(contract.spec, data)
         signed_on = row.get("signed_on")
         if not row.get("customer") or not signed_on:
@@ -420,13 +411,15 @@ def signed_amounts(work: Work, today: dt.date) -> dict[int, Decimal]:
     return out
 
 
-def _regrade(
+def regrade(
     work: Work,
     customer: LoadedForm,
     customer_id: int,
     rules: list[dict[str, Any]],
     deal_amount: Decimal | None,
 ) -> dict[str, Any]:
+    """Set one customer's last-12-months amount (``None``: keep the stored one) and grade,
+    writing only what changed (the nightly regrading, :mod:`.regrading`, does it in batches)."""
     current = values(work, customer, customer_id)
     data: dict[str, Any] = {}
     if deal_amount is not None and _money(current.get("deal_amount_12m")) != deal_amount:
@@ -467,7 +460,6 @@ FUNCTIONS = {
     f"{APP}.sync_contacts": sync_contacts,
     f"{APP}.regrade_customer": regrade_customer,
     f"{APP}.contract_signed": contract_signed,
-    f"{APP}.regrade_all": regrade_all,
     f"{APP}.record_stage": record_stage,
     f"{APP}.refresh_overdue": refresh_overdue,
 }

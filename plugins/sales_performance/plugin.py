@@ -42,9 +42,10 @@ def formflow_automation_actions() -> dict[str, Any]:
     from .functions import FUNCTIONS
     from .incentives.functions import FUNCTIONS as INCENTIVES
     from .kpi.functions import FUNCTIONS as KPI
+    from .regrading import FUNCTIONS as REGRADING
     from .targets.functions import FUNCTIONS as TARGETS
 
-    return {**FUNCTIONS, **TARGETS, **KPI, **INCENTIVES}
+    return {**FUNCTIONS, **REGRADING, **TARGETS, **KPI, **INCENTIVES}
 
 
 def _install_guards() -> None:
@@ -73,6 +74,15 @@ def _install_guards() -> None:
 
 
 _install_guards()
+
+
+def _register_reminder_kinds() -> None:
+    """The nightly regrading's batches are reminders of the plugin's own kind: registered
+    when the plugin loads, so whichever worker the sweep hands a batch to can deliver it."""
+    from . import regrading  # noqa: F401 - importing registers the kind
+
+
+_register_reminder_kinds()
 
 
 @hookimpl
