@@ -443,28 +443,45 @@ def _restore_sqlite(engine: Engine, database: Path) -> None:
 
 
 def _restore_postgresql(engine: Engine, database: Path) -> None:
-    with engine.begin() as connection:
+    """Replace the target's tables with the backup's in ONE transaction: psql drops what
+    is there and runs the backup as pg_restore writes it out as SQL, all or nothing, so a
+    forced restore that fails half-way leaves the old data exactly as it was."""
+    script = _restore_script(database)
+    with engine.connect() as connection:
         tables = inspect(connection).get_table_names()
-        if tables:
-            names = ", ".join(f'"{t}"' for t in tables)
-            connection.execute(text(f"DROP TABLE IF EXISTS {names} CASCADE"))
-        for (sequence,) in connection.execute(
-            text(
-                "SELECT sequence_name FROM information_schema.sequences "
-                "WHERE sequence_schema = current_schema()"
+        sequences = [
+            name
+            for (name,) in connection.execute(
+                text(
+                    "SELECT sequence_name FROM information_schema.sequences "
+                    "WHERE sequence_schema = current_schema()"
+                )
             )
-        ):
-            connection.execute(text(f'DROP SEQUENCE IF EXISTS "{sequence}"'))
+        ]
+    drops = database.with_name("drop-current.sql")
+    lines = []
+    if tables:
+        lines.append("DROP TABLE IF EXISTS " + ", ".join(f'"{t}"' for t in tables) + " CASCADE;")
+    lines += [f'DROP SEQUENCE IF EXISTS "{s}";' for s in sequences]
+    drops.write_text("\n".join(lines) + "\n", encoding="utf-8")
     engine.dispose()
     _run_pg(
-        "pg_restore",
+        "psql",
         engine,
+        "--no-psqlrc",
+        "--quiet",
         "--single-transaction",
-        "--exit-on-error",
-        "--no-owner",
-        "--no-privileges",
-        str(database),
+        "--set=ON_ERROR_STOP=1",
+        f"--file={drops}",
+        f"--file={script}",
     )
+
+
+def _restore_script(database: Path) -> Path:
+    """The archived custom-format dump as a plain SQL script (schema, then data)."""
+    script = database.with_name("restore.sql")
+    _run_pg("pg_restore", None, "--no-owner", "--no-privileges", f"--file={script}", str(database))
+    return script
 
 
 def _place_uploads(staged: Path, upload_path: Path) -> int:
@@ -529,7 +546,7 @@ def pg_binary(name: str) -> str:
 
 
 def _run_pg(program: str, engine: Engine | None, *args: str) -> None:
-    """Run pg_dump or pg_restore against ``engine``'s database; the password goes through
+    """Run pg_dump, pg_restore or psql against ``engine``'s database; the password goes through
     the environment, never the command line."""
     command = [pg_binary(program)]
     env = dict(os.environ)

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import MetaData, func, select
 
 from formflow import Config, Runtime
+from formflow import backup as backup_module
 from formflow.backup import BackupError, backup, restore
 from formflow.definitions.service import ensure_app, get_form, get_form_by_id, publish, versions
 from formflow.files import storage
@@ -395,6 +396,44 @@ def test_a_target_holding_data_is_refused_without_force(runtime, small, tmp_path
             for r in work.session.scalars(select(Record).where(Record.form_id == visit.form.id))
         ]
     assert sites == ["A"]
+
+
+def test_a_forced_restore_that_fails_half_way_leaves_the_old_data(
+    runtime, small, tmp_path, monkeypatch
+):
+    """The old rows are dropped in the same transaction that loads the backup's: a failure
+    in the last statement (injected into the SQL the dump becomes) rolls all of it back.
+    On SQLite the file is replaced in one step by the backup API."""
+    with runtime.write(sales_user(runtime, "admin")) as work:
+        records.create(work, get_form(work, "field.visit"), {"site": "B"})
+    if runtime.db.dialect == "postgresql":
+        made = backup_module._restore_script
+
+        def failing(database: Path) -> Path:
+            script = made(database)
+            with script.open("a", encoding="utf-8") as out:
+                out.write("\nSELECT 1 / 0;\n")
+            return script
+
+        monkeypatch.setattr(backup_module, "_restore_script", failing)
+        with pytest.raises(BackupError, match="division by zero"):
+            restore(runtime.config, small, force=True)
+    else:
+
+        def failing_copy(engine, database):
+            raise BackupError("the disk is full")
+
+        monkeypatch.setattr(backup_module, "_restore_sqlite", failing_copy)
+        with pytest.raises(BackupError, match="disk is full"):
+            restore(runtime.config, small, force=True)
+    runtime.db.dispose()
+    with runtime.read() as work:
+        visit = get_form(work, "field.visit")
+        sites = sorted(
+            records.values_of(visit, r)["site"]
+            for r in work.session.scalars(select(Record).where(Record.form_id == visit.form.id))
+        )
+    assert sites == ["A", "B"]
 
 
 def test_a_backup_restores_only_into_the_same_kind_of_database(small, runtime, tmp_path):
