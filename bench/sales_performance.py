@@ -1167,12 +1167,16 @@ def paired(
     )
 
 
-def measure(inst: Instance, forms: dict[str, Form], repeat: int) -> list[dict[str, Any]]:
+def measure(
+    inst: Instance, forms: dict[str, Form], repeat: int, only: str | None = None
+) -> list[dict[str, Any]]:
     sql = Sql(inst.runtime.db.dialect)
     raw = _raw_connection(inst)
     results = []
     try:
         for figure in figures(inst, forms, sql):
+            if only and only.lower() not in figure.name.lower():
+                continue
             start = time.perf_counter()
             output = figure.engine()
             first = time.perf_counter() - start
@@ -1241,6 +1245,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database", help="a PostgreSQL URL (default: SQLite in a temp dir)")
     parser.add_argument("--postgres", action="store_true", help="start a throwaway PostgreSQL")
     parser.add_argument("--reuse", type=Path, help="an SQLite instance folder loaded before")
+    parser.add_argument(
+        "--only", help="measure only the figures whose name holds this text (e.g. incentive)"
+    )
     args = parser.parse_args(argv)
 
     server = None
@@ -1280,7 +1287,7 @@ def main(argv: list[str] | None = None) -> None:
             "two warm-up calls)",
             flush=True,
         )
-        results = measure(inst, forms, args.repeat)
+        results = measure(inst, forms, args.repeat, args.only)
         dialect = inst.runtime.db.dialect
         inst.runtime.close()
     finally:
