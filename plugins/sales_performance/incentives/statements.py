@@ -59,6 +59,13 @@ def _period(key: Any) -> Period:
 
 
 def _stored(work: Work, *, period: str | None = None, member: int | None = None) -> list[dict]:
+    return [values for _, values in _records(work, period=period, member=member)]
+
+
+def _records(
+    work: Work, *, period: str | None = None, member: int | None = None
+) -> list[tuple[Record, dict]]:
+    """The statements (of a period, of a member) as records and their values, by id."""
     loaded = statement_form(work)
     keys = loaded.spec.by_key
     statement = select(Record).where(*form_rows(loaded.form.id)).order_by(Record.id)
@@ -71,7 +78,7 @@ def _stored(work: Work, *, period: str | None = None, member: int | None = None)
         values = dict(from_document(loaded.spec, record.data))
         values["id"] = record.id
         values["revision"] = record.revision
-        found.append(values)
+        found.append((record, values))
     return found
 
 
@@ -124,9 +131,17 @@ def run_period(work: Work, period_key: Any) -> dict[str, Any]:
     period = _period(period_key)
     ensure_defaults(work)
     loaded = statement_form(work)
+    # Every statement, read once: this period's are rewritten, earlier ones are what
+    # clawbacks look back at. The records stay referenced while the run rewrites them, so
+    # the session (whose identity map holds them weakly) does not read each again.
+    everything = _records(work)
+    by_member: dict[int, list[dict]] = {}
     existing: dict[tuple[int, int], list[dict]] = {}
-    for values in _stored(work, period=period.key):
-        if values.get("status") != "superseded":
+    for _, values in everything:
+        if values.get("status") == "superseded" or values.get("member") is None:
+            continue
+        by_member.setdefault(int(values["member"]), []).append(values)
+        if values.get("period") == period.key:
             key = (int(values["member"]), int(values.get("plan") or 0))
             existing.setdefault(key, []).append(values)
     report: dict[str, Any] = {
@@ -136,7 +151,7 @@ def run_period(work: Work, period_key: Any) -> dict[str, Any]:
         "unchanged": [],
         "in_approval": [],
     }
-    computed = compute(work, period, paid_before=_paid_before(work, period))
+    computed = compute(work, period, paid_before=_paid_before(by_member, period))
     produced = {(statement.member, statement.plan.id) for statement in computed}
     for key, stale in existing.items():  # a plan no longer paying them: its drafts go
         if key not in produced:
@@ -246,20 +261,13 @@ def _first(text: str | None) -> str | None:
     return text.split(";")[0] if text else None
 
 
-def _paid_before(work: Work, period: Period) -> Any:
+def _paid_before(by_member: dict[int, list[dict]], period: Period) -> Any:
     """What earlier approved statements paid per commission rule (for clawbacks), and which
-    of their records were already taken back."""
-    cache: dict[int, list[dict]] = {}
-
-    def of(person: int) -> list[dict]:
-        if person not in cache:
-            cache[person] = [
-                s for s in _stored(work, member=person) if s.get("status") != "superseded"
-            ]
-        return cache[person]
+    of their records were already taken back; ``by_member``: each person's statements that
+    are not superseded."""
 
     def paid(person: int, rule: Rule) -> list[dict[str, Any]]:
-        statements = of(person)
+        statements = by_member.get(person, [])
         clawed: set[tuple[str, int]] = set()
         for statement in statements:
             if statement.get("period") == period.key:
