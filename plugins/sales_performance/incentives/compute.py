@@ -25,7 +25,7 @@ from ..explanations import Said, said, steps, target_amount
 from ..kpi import scorecards
 from ..periods import Period
 from ..split import format_number
-from ..targets.tree import Target, all_targets
+from ..targets.tree import Target
 from . import rules
 from .plans import IncentivePlan, Rule, plans_for
 
@@ -50,7 +50,10 @@ class Statement:
 
 class Context:
     """The numbers of one period, each read once. ``extra`` adds hypothetical amounts to
-    measures (the what-if estimator): {measure key: {member: amount}}."""
+    measures (the what-if estimator): {measure key: {member: amount}}. The measures,
+    targets, actuals and teams are the KPI scorecards' (``scorecards.Numbers``): the
+    scorecards gates and honours look at read them from here rather than again (without
+    ``extra``: a what-if moves the pay, not the KPI score)."""
 
     def __init__(
         self, work: Work, period: Period, extra: dict[str, dict[int, Decimal]] | None = None
@@ -58,12 +61,12 @@ class Context:
         self.work = work
         self.period = period
         self.extra = extra or {}
-        self.measures = measures.all_measures(work)
-        self._actuals: dict[str, dict[int, Decimal]] = {}
+        self.numbers = scorecards.Numbers(work, period)
+        self.measures = self.numbers.measures
+        self.targets: list[Target] = self.numbers.targets
+        self._actuals: dict[str, dict[int, Decimal]] = {}  # with ``extra``
         self._counted: dict[str, dict[int, list[tuple[int, Decimal]]]] = {}
-        self.targets: list[Target] = all_targets(work, period=period.key)
         self._scores: dict[int, Decimal] | None = None
-        self._teams: dict[int, set[int]] = {}
         self._departments: dict[int, int | None] | None = None
         #: A team award's split per (rule, team): every member's line reads the same one.
         self.team_awards: dict[tuple[str, int], Any] = {}
@@ -76,24 +79,16 @@ class Context:
 
     def prefetch(self, keys: set[str]) -> None:
         """Read these measures at once (one query per form: ``measures.actuals_many``)."""
-        wanted = [self.measures[k] for k in sorted(keys) if k in self.measures]
-        wanted = [m for m in wanted if m.key not in self._actuals]
-        if not wanted:
-            return
-        for key, found in measures.actuals_many(
-            self.work, wanted, self.period.start, self.period.end
-        ).items():
-            for member, amount in self.extra.get(key, {}).items():
-                found[member] = found.get(member, Decimal(0)) + amount
-            self._actuals[key] = found
+        self.numbers.prefetch(keys)
 
     def actuals(self, key: str) -> dict[int, Decimal]:
         if key not in self._actuals:
-            found = measures.actuals(
-                self.work, self.measure(key), self.period.start, self.period.end
-            )
-            for member, amount in self.extra.get(key, {}).items():
-                found[member] = found.get(member, Decimal(0)) + amount
+            found = self.numbers.of(self.measure(key).key)
+            more = self.extra.get(key)
+            if more:
+                found = dict(found)
+                for member, amount in more.items():
+                    found[member] = found.get(member, Decimal(0)) + amount
             self._actuals[key] = found
         return self._actuals[key]
 
@@ -122,14 +117,14 @@ class Context:
         if self._scores is None:
             self._scores = {
                 card.member: card.total
-                for card in scorecards.scorecards(self.work, self.period.key, everyone=True)
+                for card in scorecards.scorecards(
+                    self.work, self.period.key, everyone=True, numbers=self.numbers
+                )
             }
         return self._scores
 
     def headed_team(self, person: int) -> set[int]:
-        if person not in self._teams:
-            self._teams[person] = org.team_of(self.work, person)
-        return self._teams[person]
+        return self.numbers.team(person)
 
     def department(self, person: int) -> int | None:
         """A person's primary department (else their first), everybody's read at once."""

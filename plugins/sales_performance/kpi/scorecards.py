@@ -141,9 +141,11 @@ class Scorecard:
         }
 
 
-class _Numbers:
+class Numbers:
     """Everything a period's scorecards read, each fetched once: measure actuals for
-    everybody, the period's sales targets, the managers' manual scores."""
+    everybody, the period's sales targets, the managers' manual scores, whom each manager's
+    team counts. An incentive run reads the same period's measures, targets and teams, and
+    hands its ``Numbers`` to the scorecards its gates look at (``scorecards(numbers=…)``)."""
 
     def __init__(self, work: Work, period: Period) -> None:
         self.work = work
@@ -242,7 +244,7 @@ def check_manual_score(work: Work, loaded: LoadedForm, record: Any, *_: Any) -> 
         raise BadRequest([FieldError("period", str(error))]) from None
 
 
-def _line(numbers: _Numbers, item: PlanMetric, person: int) -> Line:
+def _line(numbers: Numbers, item: PlanMetric, person: int) -> Line:
     metric = item.metric
     if item.source == "manual":
         given = numbers.manual.get((person, metric.key))
@@ -309,13 +311,16 @@ def scorecards(
     members: set[int] | None = None,
     live: bool = False,
     everyone: bool = False,
+    numbers: Numbers | None = None,
 ) -> list[Scorecard]:
     """The period's scorecards of everybody the viewer may see (published ones as they
     were frozen, unless ``live``). ``everyone`` is for computations that rank or gate on
-    everybody's score (incentives), never for showing."""
+    everybody's score (incentives), never for showing; ``numbers``: the period's numbers
+    the caller has read already."""
     period = _period(period_key)
     published = {} if live else published_results(work, period)
-    numbers = _Numbers(work, period)
+    if numbers is None or numbers.period != period:
+        numbers = Numbers(work, period)
     chosen = [plan for plan in all_plans(work) if plan.period_kind == period.kind]
     numbers.prefetch(
         {
@@ -516,7 +521,7 @@ def counted_records(
     known = measures.all_measures(work)
     people = [member]
     if item.of == "team":
-        people = sorted(_Numbers(work, period).team(member))
+        people = sorted(Numbers(work, period).team(member))
     found = []
     for key in (item.measure, item.denominator if item.source == "ratio" else None):
         if key is None or key not in known:

@@ -228,19 +228,23 @@ def manual(metric: Metric, score: Decimal, comment: str = "") -> MetricScore:
 
 def total(scores: Sequence[tuple[Metric, MetricScore]]) -> Decimal:
     """``Σ weight × score / 100``, unrounded. A metric that could not be scored counts 0."""
-    return total_explained(scores)[0]
+    return sum(_terms(scores), Decimal(0))
+
+
+def _terms(scores: Sequence[tuple[Metric, MetricScore]]) -> list[Decimal]:
+    return [
+        Decimal(0) if result.score is None else metric.weight * result.score / HUNDRED
+        for metric, result in scores
+    ]
 
 
 def total_explained(scores: Sequence[tuple[Metric, MetricScore]]) -> tuple[Decimal, list[Said]]:
     """:func:`total` and one step per metric, then the sum."""
-    done, terms = [], []
-    for metric, result in scores:
+    done, terms = [], _terms(scores)
+    for (metric, result), term in zip(scores, terms, strict=True):
         if result.score is None:
             done.append(said("kpi.term_unscored", metric=metric.label))
-            terms.append(Decimal(0))
             continue
-        term = metric.weight * result.score / HUNDRED
-        terms.append(term)
         done.append(
             said(
                 "kpi.term",
