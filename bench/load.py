@@ -93,6 +93,7 @@ from formflow.people import tokens
 from formflow.people.models import User
 from formflow.records.models import Record
 from formflow.reminders.models import Reminder, ReminderState
+from formflow.serving import gunicorn_command
 
 APP = "sales_performance"
 RESULTS = Path(__file__).parent / "results"
@@ -293,20 +294,13 @@ class Stack:
         self.env = env
         self.supervisor = supervisor = Supervisor(env, self.folder)
         python = sys.executable
-        gunicorn = [
-            python,
-            "-m",
-            "gunicorn",
-            "--bind",
+        # served as `formflow run` serves (keep-alive, timeout), minus the access log
+        gunicorn = gunicorn_command(
             f"127.0.0.1:{self.port}",
-            "--workers",
-            str(args.web_workers),
-            "--threads",
-            str(args.threads),
-            "--timeout",
-            "60",
-            "formflow.wsgi:app",
-        ]
+            workers=args.web_workers,
+            threads=args.threads,
+            access_log=False,
+        )
         supervisor.add("gunicorn", gunicorn)
         for n in range(args.rq_workers):
             supervisor.add(f"rq-worker-{n + 1}", [python, "-m", "formflow", "worker"])

@@ -287,29 +287,18 @@ def restore_instance(src: Path, force: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
-def run(host: str, port: int, workers: int) -> None:
-    """Serve the web app and API with gunicorn."""
+@click.option("--threads", default=4, show_default=True, help="threads per worker process")
+def run(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the web app and API with gunicorn (see formflow.serving)."""
     from .config import InsecureConfiguration
+    from .serving import gunicorn_command
 
     try:  # one clear line here rather than a traceback from each gunicorn worker
         Config.from_env().check_production()
     except InsecureConfiguration as error:
         raise click.ClickException(str(error)) from None
-    os.execvp(
-        sys.executable,
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"{host}:{port}",
-            "--workers",
-            str(workers),
-            "--access-logfile",
-            "-",
-            "formflow.wsgi:app",
-        ],
-    )
+    command = gunicorn_command(f"{host}:{port}", workers=workers, threads=threads)
+    os.execvp(command[0], command)
 
 
 @main.command("worker")

@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from .config import Config
+from .serving import gunicorn_command
 
 
 def _admin_credentials(instance: Path) -> tuple[str, str]:
@@ -87,18 +88,7 @@ def run_dev(host: str, port: int, demo: bool) -> None:
         subprocess.Popen(_formflow("worker"), env=env),
         subprocess.Popen(_formflow("scheduler"), env=env),
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--bind",
-                f"{host}:{port}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "formflow.wsgi:app",
-            ],
+            gunicorn_command(f"{host}:{port}", workers=2, threads=4, access_log=False),
             env=env,
         ),
     ]
