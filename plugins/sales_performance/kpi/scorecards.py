@@ -35,7 +35,7 @@ from .. import measures, org
 from ..explanations import Said, said, steps, stored, target_amount
 from ..periods import Period
 from ..split import format_number
-from ..targets.tree import all_targets
+from ..targets.tree import Target, all_targets
 from . import scoring
 from .plans import Plan, PlanMetric, all_plans, ensure_defaults
 
@@ -155,6 +155,7 @@ class Numbers:
         self.targets = all_targets(work, period=period.key)
         self.manual = manual_scores(work, period)
         self.teams: dict[int, set[int]] = {}
+        self._by_member: dict[tuple[int | None, int | None], list[Target]] | None = None
 
     def measure(self, key: str) -> measures.Measure:
         found = self.measures.get(key)
@@ -189,16 +190,30 @@ class Numbers:
             return sum((values.get(m, Decimal(0)) for m in self.team(person)), Decimal(0))
         return values.get(person, Decimal(0))
 
-    def target(self, item: PlanMetric, person: int) -> tuple[Decimal | None, Said]:
+    def target(
+        self, item: PlanMetric, person: int, explain: bool = True
+    ) -> tuple[Decimal | None, Said | None]:
         measure = self.measure(item.measure or "")
-        for target in self.targets:
-            if target.measure_id != measure.record_id or target.member != person:
-                continue
+        for target in self.targets_of(measure.record_id, person):
             if (item.of == "team") == (target.level == "rep"):
                 continue
+            if not explain:
+                return target.effective()[0], None
             amount, how = target_amount(target)
             return amount, said("kpi.target_from", name=target.name, id=target.id, how=how)
+        if not explain:
+            return None, None
         return None, said("kpi.target_none", measure=measure.name, period=self.period.key)
+
+    def targets_of(self, measure_id: int | None, member: int | None) -> list[Target]:
+        """The period's targets of a measure set for a person, by id (everybody's sorted
+        out once)."""
+        if self._by_member is None:
+            self._by_member = {}
+            for target in self.targets:
+                key = (target.measure_id, target.member)
+                self._by_member.setdefault(key, []).append(target)
+        return self._by_member.get((measure_id, member), [])
 
 
 def manual_scores(work: Work, period: Period) -> dict[tuple[int, str], tuple[Decimal, str]]:
@@ -244,45 +259,45 @@ def check_manual_score(work: Work, loaded: LoadedForm, record: Any, *_: Any) -> 
         raise BadRequest([FieldError("period", str(error))]) from None
 
 
-def _line(numbers: Numbers, item: PlanMetric, person: int) -> Line:
+def _line(numbers: Numbers, item: PlanMetric, person: int, explain: bool = True) -> Line:
+    """One line scored, and (with ``explain``) how: its explanation stays empty without."""
     metric = item.metric
     if item.source == "manual":
         given = numbers.manual.get((person, metric.key))
         if given is None:
-            return Line(
-                item,
-                scoring.MetricScore(
-                    None, None, None, None, said("kpi.manual_missing"), manual=True
-                ),
-            )
+            missing = said("kpi.manual_missing") if explain else ""
+            return Line(item, scoring.MetricScore(None, None, None, None, missing, manual=True))
         return Line(item, scoring.manual(metric, given[0], given[1]))
     actual = numbers.value(item.measure or "", person, item.of)
-    how_actual = f"{numbers.measure(item.measure or '').name} = {format_number(actual)}"
+    denominator = None
     if item.source == "ratio":
         denominator = numbers.value(item.denominator or "", person, item.of)
-        name = numbers.measure(item.denominator or "").name
         if denominator == 0:
-            return Line(
-                item,
-                scoring.MetricScore(
-                    None, item.target, None, None, said("kpi.ratio_zero", name=name)
-                ),
-            )
-        how_actual = (
-            f"{how_actual} / {name} = {format_number(denominator)} → "
-            f"{format_number(actual / denominator)}"
-        )
-        actual = actual / denominator
+            name = numbers.measure(item.denominator or "").name
+            zero = said("kpi.ratio_zero", name=name) if explain else ""
+            return Line(item, scoring.MetricScore(None, item.target, None, None, zero))
+    value = actual if denominator is None else actual / denominator
     if item.target_kind == "target":
-        target, how_target = numbers.target(item, person)
+        target, how_target = numbers.target(item, person, explain)
     else:
         target = item.target
-        how_target = said("kpi.target_fixed", target=format_number(item.target or 0))
-    if target is None:
-        return Line(
-            item, scoring.MetricScore(actual, None, None, None, steps([how_actual, how_target]))
+        how_target = (
+            said("kpi.target_fixed", target=format_number(item.target or 0)) if explain else None
         )
-    result = scoring.score(metric, actual, target)
+    result = None if target is None else scoring.score(metric, value, target, explain=explain)
+    if not explain:
+        unscored = scoring.MetricScore(value, None, None, None, "")
+        return Line(item, unscored if result is None else result)
+    how_actual = f"{numbers.measure(item.measure or '').name} = {format_number(actual)}"
+    if denominator is not None:
+        name = numbers.measure(item.denominator or "").name
+        how_actual = (
+            f"{how_actual} / {name} = {format_number(denominator)} → {format_number(value)}"
+        )
+    if result is None:
+        return Line(
+            item, scoring.MetricScore(value, None, None, None, steps([how_actual, how_target]))
+        )
     return Line(
         item,
         scoring.MetricScore(
@@ -312,11 +327,13 @@ def scorecards(
     live: bool = False,
     everyone: bool = False,
     numbers: Numbers | None = None,
+    explain: bool = True,
 ) -> list[Scorecard]:
     """The period's scorecards of everybody the viewer may see (published ones as they
     were frozen, unless ``live``). ``everyone`` is for computations that rank or gate on
     everybody's score (incentives), never for showing; ``numbers``: the period's numbers
-    the caller has read already."""
+    the caller has read already; without ``explain`` the live lines carry their numbers
+    but not how they were worked out (for a computation that reads only the scores)."""
     period = _period(period_key)
     published = {} if live else published_results(work, period)
     if numbers is None or numbers.period != period:
@@ -339,7 +356,7 @@ def scorecards(
             if frozen is not None:
                 found.append(frozen)
                 continue
-            lines = [_line(numbers, item, person) for item in plan.metrics]
+            lines = [_line(numbers, item, person, explain) for item in plan.metrics]
             found.append(Scorecard(person, period, plan, lines))
     return found
 

@@ -98,22 +98,30 @@ class MetricScore:
 def attainment(actual: Decimal, target: Decimal, direction: str) -> Decimal | None:
     """How far ``actual`` reached ``target`` as a fraction (1.2 = 120 %), ``None`` when
     there is no target (≤ 0). See the module docstring for lower-is-better metrics."""
-    return _attainment_explained(actual, target, direction)[0]
+    if direction not in DIRECTIONS:
+        raise ValueError(f"unknown direction {direction!r}; use one of {DIRECTIONS}")
+    if target <= 0:
+        return None
+    if direction == "higher":
+        return actual / target
+    if actual < 0:
+        raise ValueError(f"a lower-is-better actual cannot be negative ({actual})")
+    return BEST_WHEN_ZERO if actual == 0 else target / actual
 
 
 def linear(attainment: Decimal, floor: Decimal, cap: Decimal) -> Decimal:
     """``100 × min(attainment, cap)`` if attainment ≥ floor, else 0."""
-    return linear_explained(attainment, floor, cap)[0]
+    return Decimal(0) if attainment < floor else HUNDRED * min(attainment, cap)
 
 
 def linear_explained(attainment: Decimal, floor: Decimal, cap: Decimal) -> tuple[Decimal, Said]:
     """:func:`linear` and how it was applied."""
+    value = linear(attainment, floor, cap)
     if attainment < floor:
-        return Decimal(0), said(
+        return value, said(
             "kpi.linear_below", floor=format_percent(floor), attainment=format_percent(attainment)
         )
     used = min(attainment, cap)
-    value = HUNDRED * used
     return value, said(
         "kpi.linear_capped" if used < attainment else "kpi.linear",
         cap=format_percent(cap),
@@ -126,22 +134,28 @@ def linear_explained(attainment: Decimal, floor: Decimal, cap: Decimal) -> tuple
 def bands(attainment: Decimal, bands: Sequence[Band]) -> Decimal:
     """The score of the highest threshold ≤ ``attainment``, or 0 below every threshold.
     Thresholds are attainment fractions and must strictly increase."""
-    return bands_explained(attainment, bands)[0]
+    reached = _reached(attainment, bands)
+    return reached[1] if reached else Decimal(0)
+
+
+def _reached(attainment: Decimal, bands: Sequence[Band]) -> Band | None:
+    _check_increasing(bands)
+    reached = [(t, s) for t, s in bands if t <= attainment]
+    return reached[-1] if reached else None
 
 
 def bands_explained(attainment: Decimal, bands: Sequence[Band]) -> tuple[Decimal, Said]:
     """:func:`bands` and which band was reached."""
-    _check_increasing(bands)
+    reached = _reached(attainment, bands)
     table = ", ".join(f"{format_percent(t)}→{format_number(s)}" for t, s in bands)
-    reached = [(t, s) for t, s in bands if t <= attainment]
-    if not reached:
+    if reached is None:
         return Decimal(0), said(
             "kpi.bands_below" if bands else "kpi.bands_none",
             table=table,
             attainment=format_percent(attainment),
             lowest=format_percent(bands[0][0]) if bands else "",
         )
-    threshold, value = reached[-1]
+    threshold, value = reached
     return value, said(
         "kpi.bands",
         table=table,
@@ -197,9 +211,15 @@ def check_plan(metrics: Sequence[Metric]) -> list[str]:
     return problems
 
 
-def score(metric: Metric, actual: Decimal, target: Decimal) -> MetricScore:
+def score(metric: Metric, actual: Decimal, target: Decimal, *, explain: bool = True) -> MetricScore:
     """Score one metric from its actual and target by the metric's rule, with the arithmetic
-    spelled out in ``explanation``."""
+    spelled out in ``explanation`` (left empty without ``explain``: for a computation that
+    only reads the score)."""
+    if not explain:
+        att = attainment(actual, target, metric.direction)
+        if att is None:
+            return MetricScore(actual, target, None, None, "")
+        return MetricScore(actual, target, att, _rule(metric, att), "")
     att, how = _attainment_explained(actual, target, metric.direction)
     if att is None:
         return MetricScore(
@@ -212,6 +232,14 @@ def score(metric: Metric, actual: Decimal, target: Decimal) -> MetricScore:
     else:
         raise ValueError(f"{metric.label}: unknown rule {metric.rule!r}; use one of {RULES}")
     return MetricScore(actual, target, att, value, steps([how, rule]))
+
+
+def _rule(metric: Metric, attainment: Decimal) -> Decimal:
+    if metric.rule == "linear":
+        return linear(attainment, metric.floor, metric.cap)
+    if metric.rule == "bands":
+        return bands(attainment, metric.bands)
+    raise ValueError(f"{metric.label}: unknown rule {metric.rule!r}; use one of {RULES}")
 
 
 def manual(metric: Metric, score: Decimal, comment: str = "") -> MetricScore:
@@ -317,27 +345,22 @@ def parse_grades(text: str) -> list[tuple[Decimal, str]]:
 def _attainment_explained(
     actual: Decimal, target: Decimal, direction: str
 ) -> tuple[Decimal | None, Said]:
-    if direction not in DIRECTIONS:
-        raise ValueError(f"unknown direction {direction!r}; use one of {DIRECTIONS}")
-    if target <= 0:
+    value = attainment(actual, target, direction)
+    if value is None:
         return None, said("kpi.no_target", target=format_number(target))
     if direction == "higher":
-        value = actual / target
         return value, said(
             "attainment",
             actual=format_number(actual),
             target=format_number(target),
             attainment=format_percent(value),
         )
-    if actual < 0:
-        raise ValueError(f"a lower-is-better actual cannot be negative ({actual})")
     if actual == 0:
-        return BEST_WHEN_ZERO, said(
+        return value, said(
             "kpi.best_when_zero",
             target=format_number(target),
             attainment=format_percent(BEST_WHEN_ZERO),
         )
-    value = target / actual
     return value, said(
         "kpi.attainment_lower",
         target=format_number(target),
