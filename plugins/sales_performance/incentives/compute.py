@@ -11,6 +11,7 @@ contract) and claw back what was paid on it.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -77,8 +78,22 @@ class Context:
             raise LookupError(f"there is no measure '{key}'")
         return found
 
-    def prefetch(self, keys: set[str]) -> None:
-        """Read these measures at once (one query per form: ``measures.actuals_many``)."""
+    def prefetch(self, keys: set[str], listed: Iterable[str] = ()) -> None:
+        """Read these measures at once (one query per form: ``measures.actuals_many``);
+        those whose records the lines list (``listed``), when their value is a sum or a
+        count, from the listing alone: its rows are what each record contributed, so one
+        scan gives the records and, added up, the number."""
+        for key in sorted(keys.intersection(listed)):
+            measure = self.measures.get(key)
+            if measure is None or measure.aggregate not in ("sum", "count"):
+                continue
+            self.numbers.actuals.setdefault(
+                key,
+                {
+                    member: sum((value for _, value in rows), Decimal(0))
+                    for member, rows in self._listing(key).items()
+                },
+            )
         self.numbers.prefetch(keys)
 
     def actuals(self, key: str) -> dict[int, Decimal]:
@@ -97,9 +112,8 @@ class Context:
 
     def rep_target(self, key: str, person: int) -> tuple[Decimal | None, Said]:
         measure = self.measure(key)
-        for target in self.targets:
-            mine = target.level == "rep" and target.member == person
-            if mine and target.measure_id == measure.record_id:
+        for target in self.numbers.targets_of(measure.record_id, person):
+            if target.level == "rep":
                 amount, how = target_amount(target)
                 return amount, said("target.rep", name=target.name, id=target.id, how=how)
         return None, said("target.none", period=self.period.key, measure=measure.name)
@@ -118,7 +132,7 @@ class Context:
             self._scores = {
                 card.member: card.total
                 for card in scorecards.scorecards(
-                    self.work, self.period.key, everyone=True, numbers=self.numbers
+                    self.work, self.period.key, everyone=True, numbers=self.numbers, explain=False
                 )
             }
         return self._scores
@@ -141,12 +155,14 @@ class Context:
     def counted(self, key: str, person: int) -> str:
         """The records behind a person's number, as ``form:id=value,…`` (everybody's read
         in one query per measure, the first time one is asked for)."""
-        measure = self.measure(key)
+        return records_text(self.measure(key).form, self._listing(key).get(person, []))
+
+    def _listing(self, key: str) -> dict[int, list[tuple[int, Decimal]]]:
         if key not in self._counted:
             self._counted[key] = measures.counted_by_member(
-                self.work, measure, self.period.start, self.period.end
+                self.work, self.measure(key), self.period.start, self.period.end
             )
-        return records_text(measure.form, self._counted[key].get(person, []))
+        return self._counted[key]
 
 
 def records_text(form: str, rows: list[tuple[int, Decimal]]) -> str:
@@ -295,7 +311,13 @@ def compute(
             for rule in plan.rules
             for key in (rule.measure, rule.target_measure)
             if key and rule.kind != "clawback"
-        }
+        },
+        listed={
+            rule.measure
+            for plan in plans
+            for rule in plan.rules
+            if rule.measure and rule.kind in ("commission", "spif")
+        },
     )
     found = []
     for plan in plans:
