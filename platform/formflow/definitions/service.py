@@ -94,10 +94,22 @@ _TEXT = DriverStatement(
 _UPDATED_AT = Form.__table__.c.updated_at.type
 
 
+_READERS: dict[str, Any] = {}
+
+
+def _updated_at_reader(dialect: Any) -> Any:
+    """The ``updated_at`` column's result processor for ``dialect``, looked up once."""
+    reader = _READERS.get(dialect.name, _READERS)
+    if reader is _READERS:
+        reader = _READERS[dialect.name] = _UPDATED_AT.dialect_impl(dialect).result_processor(
+            dialect, None
+        )
+    return reader
+
+
 def _loaded(work: Work, row: Any) -> LoadedForm:
     app = AppRef(row[0], row[1], row[2])
-    dialect = work.connection.dialect
-    updated_at = _UPDATED_AT.dialect_impl(dialect).result_processor(dialect, None)
+    updated_at = _updated_at_reader(work.connection.dialect)
     form = FormRef(row[3], row[4], row[5], row[6], updated_at(row[7]) if updated_at else row[7])
     return LoadedForm(app, form, _cached_spec(work, app, form, form.current_version, row[8]))
 
