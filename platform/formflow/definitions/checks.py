@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from ..errors import FieldError
 from ..fields import FieldTypeRegistry, FieldValueError
 from .metaschema import NOT_IN_ROWS, build_metaschema
-from .spec import FormSpec, compile_spec
+from .spec import FieldSpec, FormSpec, compile_spec
 
 #: Looks a relation's target up by name (relative to the form's app); None when missing.
 FormResolver = Callable[[str], FormSpec | None]
@@ -88,6 +88,8 @@ def _semantic_problems(
                 )
         elif f.schema.get("x-index") and f.type.projection(f) is None:
             problems.append((f"{f.pointer}/x-index", f"a {f.type.name} field cannot be indexed"))
+        if f.schema.get("x-index-with"):
+            problems += _index_with_problems(f, spec)
         if "pattern" in f.schema:
             try:
                 re.compile(f.schema["pattern"])
@@ -215,3 +217,23 @@ def _literal(value: Any) -> str:
     if value is True:
         return "true"
     return repr(value) if isinstance(value, str) else str(value)
+
+
+def _index_with_problems(f: FieldSpec, spec: FormSpec) -> list[tuple[str, str]]:
+    """``x-index-with``: a top-level field that can be indexed, followed by others."""
+    pointer = f"{f.pointer}/x-index-with"
+    if f.parent is not None:
+        return [(pointer, "fields inside a subform cannot be indexed")]
+    problems = []
+    for i, key in enumerate([f.key, *f.schema["x-index-with"]]):
+        other = spec.by_key.get(key) if isinstance(key, str) else None
+        where = pointer if i == 0 else f"{pointer}/{i - 1}"
+        if other is None or other.parent is not None:
+            problems.append((where, f"unknown field '{key}'"))
+        elif i and other is f:
+            problems.append((where, "names the field itself"))
+        else:
+            kind = other.type.projection(other)
+            if kind is None or kind.startswith("multi"):
+                problems.append((where, f"a {other.type.name} field cannot be indexed"))
+    return problems

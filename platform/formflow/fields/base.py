@@ -59,6 +59,15 @@ COMMON_KEYWORDS: dict[str, Any] = {
         "additionalProperties": False,
     },
     "x-index": {"type": "boolean"},
+    #: A composite index: this field, then these (top-level field keys), e.g. a follow-up's
+    #: customer then its visit time (``formflow.records.indexes``).
+    "x-index-with": {
+        "type": "array",
+        "items": {"type": "string"},
+        "minItems": 1,
+        "maxItems": 3,
+        "uniqueItems": True,
+    },
     "x-readonly": {"type": "boolean"},
 }
 

@@ -11,6 +11,11 @@ so a filter or sort on the field is an index range scan, and only that form's wr
 for it. ``x-unique`` makes the index UNIQUE: the database, not a read-then-write check,
 refuses a duplicate. Publishing a definition syncs the set (the name carries a hash of the
 index's SQL, so a changed expression makes a new index and drops the old one).
+
+``x-index-with`` on a field adds a composite index: the field's projection, then those of
+the fields it names, then ``id`` — what "the latest follow-up of each customer" needs, a
+seek to (customer, its largest visit time) instead of reading every follow-up of the
+customer.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ class IndexPlan:
     field: FieldSpec
     unique: bool
     ddl: str
+    #: The fields after ``field`` in a composite index (``x-index-with``).
+    then: tuple[FieldSpec, ...] = ()
 
 
 def _expression_sql(field: FieldSpec, dialect: Dialect) -> str:
@@ -45,19 +52,32 @@ def _expression_sql(field: FieldSpec, dialect: Dialect) -> str:
 def planned_indexes(spec: FormSpec, form_id: int, dialect: Dialect) -> dict[str, IndexPlan]:
     plans: dict[str, IndexPlan] = {}
     where = f"form_id = {int(form_id)} AND deleted_at IS NULL"
-    for field in spec.fields:
-        if not field.indexed:
-            continue
+
+    def column(field: FieldSpec) -> str:
         expression = _expression_sql(field, dialect)
-        column = f"({expression}) NULLS FIRST" if dialect.name == "postgresql" else expression
-        columns = column if field.unique else f"{column}, id"
-        body = f"ON records ({columns}) WHERE {where}"
-        digest = hashlib.sha1(f"{field.unique}|{body}".encode()).hexdigest()[:6]
-        prefix = "ux" if field.unique else "ix"
-        name = f"{prefix}_rf_{int(form_id)}_{field.id}_{digest}".lower()
-        unique = "UNIQUE " if field.unique else ""
-        plans[name] = IndexPlan(name, field, field.unique, f"CREATE {unique}INDEX {name} {body}")
+        return f"({expression}) NULLS FIRST" if dialect.name == "postgresql" else expression
+
+    for field in spec.fields:
+        if field.indexed:
+            columns = column(field) if field.unique else f"{column(field)}, id"
+            plan = _plan(form_id, field, field.unique, f"ON records ({columns}) WHERE {where}")
+            plans[plan.name] = plan
+        then = tuple(spec.by_key[key] for key in field.schema.get("x-index-with") or ())
+        if then:
+            columns = ", ".join(column(f) for f in (field, *then))
+            plan = _plan(form_id, field, False, f"ON records ({columns}, id) WHERE {where}", then)
+            plans[plan.name] = plan
     return plans
+
+
+def _plan(
+    form_id: int, field: FieldSpec, unique: bool, body: str, then: tuple[FieldSpec, ...] = ()
+) -> IndexPlan:
+    digest = hashlib.sha1(f"{unique}|{body}".encode()).hexdigest()[:6]
+    prefix = "ux" if unique else "ix"
+    name = f"{prefix}_rf_{int(form_id)}_{field.id}_{digest}".lower()
+    ddl = f"CREATE {'UNIQUE ' if unique else ''}INDEX {name} {body}"
+    return IndexPlan(name, field, unique, ddl, then)
 
 
 def existing_indexes(work: Work, form_id: int) -> set[str]:
@@ -88,7 +108,11 @@ def sync_indexes(
     plans = planned_indexes(spec, form_id, dialect)
     existing = existing_indexes(work, form_id)
     if deferred:
-        plans = {name: plan for name, plan in plans.items() if plan.field.id not in deferred}
+        plans = {
+            name: plan
+            for name, plan in plans.items()
+            if not any(f.id in deferred for f in (plan.field, *plan.then))
+        }
         lowered = {field_id.lower() for field_id in deferred}
         existing = {name for name in existing if _field_id(name, form_id) not in lowered}
     created = [name for name in plans if name not in existing]
@@ -128,6 +152,8 @@ def _sync_statistics(work: Work, plans: dict[str, IndexPlan], form_id: int) -> N
     ANALYZE (autovacuum's, or ``formflow analyze``) fills them."""
     wanted = {}
     for plan in plans.values():
+        if plan.then:
+            continue  # composite: its leading field's own statistics serve the planner
         expression = plan.ddl.split("ON records (", 1)[1].split(") WHERE", 1)[0]
         expression = expression.removesuffix(", id").removesuffix(" NULLS FIRST")
         wanted["st" + plan.name[2:]] = expression
