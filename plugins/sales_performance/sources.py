@@ -45,6 +45,7 @@ from sqlalchemy import (
     DateTime,
     Integer,
     Numeric,
+    String,
     and_,
     case,
     cast,
@@ -53,6 +54,7 @@ from sqlalchemy import (
     literal_column,
     select,
     true,
+    type_coerce,
 )
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
@@ -876,9 +878,13 @@ def follow_up_gap_rows(work: Work, filters: Filters) -> Rows:
     )
     status = customer.sql("status")
     grade = customer.sql("grade") if "grade" in customer.loaded.spec.by_key else literal(None)
+    # created_at as stored (parsed below only for the few customers never followed up)
+    created_at = (
+        type_coerce(Record.created_at, String) if dialect == "sqlite" else Record.created_at
+    )
     statement = select(
         Record.owner_id, Record.department_id, grade.label("grade"), last.label("last"),
-        Record.created_at,
+        created_at,
     ).where(
         *customer.where,
         Record.created_at <= as_of,
@@ -887,10 +893,17 @@ def follow_up_gap_rows(work: Work, filters: Filters) -> Rows:
     # the subquery once a customer, the days and the local day from it here: in SQL each
     # would run it again (SQLite repeats a correlated subquery wherever it is used)
     zone = follow_up.spec.timezone
+    me = work.actor_id
+    gaps = {}  # days → their bucket
     rows = []
-    for owner, department, grade_value, last_text, created in work.session.execute(statement):
+    # Core, not the ORM session: 40,000 customers at the demo's 10×, and a row here is a
+    # few tuples' worth of Python
+    for owner, department, grade_value, last_text, created in work.connection.execute(statement):
         when = _utc(last_text) if last_text else _utc(created)
         gone = max(0, int((as_of - when).total_seconds() // 86400))
+        gap = gaps.get(gone, gaps)
+        if gap is gaps:
+            gap = gaps[gone] = _bucket(gone, GAPS)
         rows.append(
             {
                 "owner": owner,
@@ -898,8 +911,8 @@ def follow_up_gap_rows(work: Work, filters: Filters) -> Rows:
                 "grade": grade_value,
                 "last_follow_up": when.astimezone(zone).date().isoformat() if last_text else None,
                 "days_since": gone,
-                "gap": _bucket(gone, GAPS),
-                "me": _mine(work, owner),
+                "gap": gap,
+                "me": int(owner is not None and owner == me),
             }
         )
     return rows
