@@ -208,7 +208,12 @@ def said(field: str | None, message: str, code: str = "invalid") -> FieldError:
 def error_text(error: FieldError) -> str:
     """An error's message in the reader's language. English keeps the engine's own, more
     specific wording; other languages use the translated template of its code (the
-    engine's message only for a code without one, such as a plugin's own)."""
+    engine's message only for a code without one, such as a plugin's own). A message
+    that renders itself (a ``str`` with a ``text(language)`` method, as a plugin's
+    bilingual messages are) is shown in the reader's language."""
+    rendered = getattr(error.message, "text", None)
+    if callable(rendered):
+        return str(rendered(language()))
     if language() == "en" or error.params.get("localized"):
         return error.message
     if error.field is None and error.code == "invalid":

@@ -304,3 +304,18 @@ def test_an_error_reads_as_specifically_as_its_params_allow(app, compiled, error
 def test_a_code_without_a_template_keeps_the_engines_message(app):
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         assert i18n.error_text(FieldError("f", "plugin words", "plugin_code")) == "plugin words"
+
+
+class _Bilingual(str):
+    """A message that renders itself, as the sales plugin's explanations do."""
+
+    def text(self, language: str) -> str:
+        return "方案的权重合计必须为 100" if language == "zh-CN" else str.__str__(self)
+
+
+def test_a_message_that_renders_itself_is_shown_in_the_readers_language(app):
+    error = FieldError("metrics", _Bilingual("the weights must add up to 100"), "invalid")
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert i18n.error_text(error) == "方案的权重合计必须为 100"
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert i18n.error_text(error) == "the weights must add up to 100"
