@@ -5,8 +5,8 @@ customers) and, on SQLite, held the one writer the whole time. So the nightly ru
 (``sales_performance.regrade_all``) grades nobody itself: it starts a *chain* of reminders
 of kind ``sales_performance.regrade``. Each link grades the next :data:`BATCH` customers in
 record-id order, in its own delivering unit of work, and in that same transaction schedules
-the link after it (the key names the chain and the last id graded). The last link finds
-fewer than a batch left and ends the chain.
+the link after it (the key names the chain and the last id graded). The link that finds
+no customer after its batch ends the chain.
 
 Why a chain of reminders, rather than RQ jobs enqueueing each other or one job looping over
 transactions:
@@ -86,19 +86,21 @@ def regrade_all(work: Work, call: Call) -> dict[str, Any]:
 
 
 def regrade_batch(work: Work, today: dt.date, after: int, size: int = BATCH) -> dict[str, Any]:
-    """Grade the first ``size`` live customers with an id above ``after`` (as of ``today``);
-    how many, how many changed, and the last id (None: there were none)."""
+    """Grade the first ``size`` live customers with an id above ``after`` (as of ``today``):
+    how many, how many changed, the last id (None: there were none) and whether any
+    customer comes after it."""
     customer = _customer_form(work)
     ids = list(
         work.session.scalars(
             select(Record.id)
             .where(*form_rows(customer.form.id), Record.id > after)
             .order_by(Record.id)
-            .limit(size)
+            .limit(size + 1)
         )
     )
+    more, ids = len(ids) > size, ids[:size]
     if not ids:
-        return {"customers": 0, "changed": 0, "last": None}
+        return {"customers": 0, "changed": 0, "last": None, "more": False}
     # One query for the batch's records; each customer's own read then finds it loaded.
     list(work.session.scalars(select(Record).where(Record.id.in_(ids))))
     rules = grading_rules(work)
@@ -107,7 +109,7 @@ def regrade_batch(work: Work, today: dt.date, after: int, size: int = BATCH) -> 
     for customer_id in ids:
         result = regrade(work, customer, customer_id, rules, amounts.get(customer_id, Decimal(0)))
         changed += bool(result["changed"])
-    return {"customers": len(ids), "changed": changed, "last": ids[-1]}
+    return {"customers": len(ids), "changed": changed, "last": ids[-1], "more": more}
 
 
 @handler(KIND)
@@ -136,7 +138,7 @@ def _deliver_batch(work: Work, reminder: Reminder) -> None:
         "changed": done["changed"] + result["changed"],
     }
     reminder.payload = {**payload, "result": result}
-    if result["customers"] == size:
+    if result["more"]:
         _schedule_batch(work, {**payload, "after": result["last"], "done": done})
     else:
         log.info("regrading %s finished: %s", payload["chain"], done)

@@ -214,7 +214,12 @@ def test_deal_amounts_and_grades_are_what_the_nightly_regrading_computes(seeded)
         flagged = functions.flag_stale_customers(
             work, call("sales_performance.stale_customers", days=30)
         )
-    assert regraded == {"customers": len(customers), "changed": 0, "last": max(customers)}
+    assert regraded == {
+        "customers": len(customers),
+        "changed": 0,
+        "last": max(customers),
+        "more": False,
+    }
     assert flagged["changed"] == 0 and flagged["flagged"] > 0
 
 

@@ -166,6 +166,13 @@ def test_a_rerun_changes_nothing_and_writes_no_revision(sales, customers):
     }
 
 
+def test_a_chain_ends_with_its_last_customer_not_with_an_empty_batch(sales, customers):
+    assert start_nightly(sales.runtime, 7)["batches"] == 1
+    drain(sales.runtime)
+    [link] = batches(sales.runtime)
+    assert link.payload["finished"] == {"batches": 1, "customers": 7, "changed": 5}
+
+
 def test_a_batch_whose_worker_was_killed_is_handed_out_again_after_its_lease(
     sales, customers, clock
 ):
