@@ -131,17 +131,12 @@ def run_period(work: Work, period_key: Any) -> dict[str, Any]:
     period = _period(period_key)
     ensure_defaults(work)
     loaded = statement_form(work)
-    # Every statement, read once: this period's are rewritten, earlier ones are what
-    # clawbacks look back at. The records stay referenced while the run rewrites them, so
-    # the session (whose identity map holds them weakly) does not read each again.
-    everything = _records(work)
-    by_member: dict[int, list[dict]] = {}
+    # The period's records stay referenced while the run rewrites them, so the session
+    # (whose identity map holds them weakly) does not read each again.
+    kept = _records(work, period=period.key)
     existing: dict[tuple[int, int], list[dict]] = {}
-    for _, values in everything:
-        if values.get("status") == "superseded" or values.get("member") is None:
-            continue
-        by_member.setdefault(int(values["member"]), []).append(values)
-        if values.get("period") == period.key:
+    for _, values in kept:
+        if values.get("status") != "superseded":
             key = (int(values["member"]), int(values.get("plan") or 0))
             existing.setdefault(key, []).append(values)
     report: dict[str, Any] = {
@@ -151,7 +146,7 @@ def run_period(work: Work, period_key: Any) -> dict[str, Any]:
         "unchanged": [],
         "in_approval": [],
     }
-    computed = compute(work, period, paid_before=_paid_before(by_member, period))
+    computed = compute(work, period, paid_before=_paid_before(work, period))
     produced = {(statement.member, statement.plan.id) for statement in computed}
     for key, stale in existing.items():  # a plan no longer paying them: its drafts go
         if key not in produced:
@@ -261,13 +256,22 @@ def _first(text: str | None) -> str | None:
     return text.split(";")[0] if text else None
 
 
-def _paid_before(by_member: dict[int, list[dict]], period: Period) -> Any:
+def _paid_before(work: Work, period: Period) -> Any:
     """What earlier approved statements paid per commission rule (for clawbacks), and which
-    of their records were already taken back; ``by_member``: each person's statements that
-    are not superseded."""
+    of their records were already taken back."""
+    by_member: dict[int, list[dict]] | None = None
+
+    def of(person: int) -> list[dict]:
+        nonlocal by_member
+        if by_member is None:  # everybody's statements in one query, when a rule first asks
+            by_member = {}
+            for values in _stored(work):
+                if values.get("status") != "superseded" and values.get("member") is not None:
+                    by_member.setdefault(int(values["member"]), []).append(values)
+        return by_member.get(person, [])
 
     def paid(person: int, rule: Rule) -> list[dict[str, Any]]:
-        statements = by_member.get(person, [])
+        statements = of(person)
         clawed: set[tuple[str, int]] = set()
         for statement in statements:
             if statement.get("period") == period.key:
