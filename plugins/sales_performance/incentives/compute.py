@@ -321,7 +321,7 @@ def compute(
     )
     found = []
     for plan in plans:
-        holders = org.holders_of(work, plan.role)
+        holders = ctx.numbers.holders(plan.role)
         for person in holders:
             if members is not None and person not in members:
                 continue

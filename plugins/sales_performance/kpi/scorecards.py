@@ -155,6 +155,7 @@ class Numbers:
         self.targets = all_targets(work, period=period.key)
         self.manual = manual_scores(work, period)
         self.teams: dict[int, set[int]] = {}
+        self._holders: dict[str, list[int]] = {}
         self._by_member: dict[tuple[int | None, int | None], list[Target]] | None = None
 
     def measure(self, key: str) -> measures.Measure:
@@ -178,6 +179,12 @@ class Numbers:
                 self.work, self.measure(key), self.period.start, self.period.end
             )
         return self.actuals[key]
+
+    def holders(self, role: str) -> list[int]:
+        """``org.holders_of``, each role read once."""
+        if role not in self._holders:
+            self._holders[role] = org.holders_of(self.work, role)
+        return self._holders[role]
 
     def team(self, person: int) -> set[int]:
         if person not in self.teams:
@@ -310,11 +317,13 @@ def _line(numbers: Numbers, item: PlanMetric, person: int, explain: bool = True)
     )
 
 
-def _people(work: Work, plan: Plan, members: set[int] | None, everyone: bool) -> list[int]:
+def _people(
+    work: Work, numbers: Numbers, plan: Plan, members: set[int] | None, everyone: bool
+) -> list[int]:
     scope = org.scope_of(work)
     return [
         person
-        for person in org.holders_of(work, plan.role)
+        for person in numbers.holders(plan.role)
         if (everyone or scope.sees_member(person)) and (members is None or person in members)
     ]
 
@@ -351,7 +360,7 @@ def scorecards(
     )
     found = []
     for plan in chosen:
-        for person in _people(work, plan, members, everyone):
+        for person in _people(work, numbers, plan, members, everyone):
             frozen = published.get((person, plan.id))
             if frozen is not None:
                 found.append(frozen)
