@@ -18,7 +18,9 @@ from formflow.people.models import Department
 from formflow.records import service as records
 from sales_performance import measures
 from sales_performance.incentives import estimate, export, statements
+from sales_performance.incentives.compute import compute, parse_records
 from sales_performance.kpi import plans as kpi_plans
+from sales_performance.periods import Period
 from tests.conftest import EVERYONE_OWN, grant, make_person
 from tests.platform.automations.world import drain
 from tests.plugins.sales_performance.world import APP, Sales, build
@@ -163,6 +165,29 @@ def test_credit_splits_with_odd_cents(sales):
         contract(sales, "10.00", team=list(bad))
     assert refused.value.errors[0].field == "team"
     assert "sum to 90" in refused.value.errors[0].message
+
+
+def test_a_commission_base_is_the_sum_of_the_records_it_lists(sales):
+    plan(sales, commission(tiers="0-:10%", mode="retroactive"))
+    rep_target(sales, "rita", "100")
+    rep_target(sales, "ron", "100")
+    rita, ron = sales.people["rita"].id, sales.people["ron"].id
+    contract(sales, "1000.01", team=[{"member": rita, "share": 60}, {"member": ron, "share": 40}])
+    contract(sales, "333.33")
+    contract(
+        sales, "0.07", as_="ron", team=[{"member": ron, "share": 50}, {"member": rita, "share": 50}]
+    )
+    period = Period.parse("2026-06")
+    with sales.runtime.read() as work:
+        bases = {s.member: s.lines[0] for s in compute(work, period)}
+        by_sql = measures.actuals(
+            work, measures.get_measure(work, "contract_amount"), period.start, period.end
+        )
+    for person in (rita, ron):
+        line = bases[person]
+        _, listed = parse_records(line.records[0])
+        assert line.base == by_sql[person] == sum(listed.values())
+    assert bases[rita].base == Decimal("600.006") + Decimal("333.33") + Decimal("0.035")
 
 
 def test_team_award_spif_and_honours(sales):

@@ -138,6 +138,28 @@ def test_the_shipped_plan_scores_a_rep_from_the_records(sales):
     assert card["explanation"][-1].startswith("grade: 71.89 ≥ 70")
 
 
+def test_scorecards_scored_without_explanations_have_the_same_numbers(sales):
+    june_for_rita(sales)
+    with sales.runtime.read() as work:
+        explained = scorecards.scorecards(work, "2026-06", everyone=True)
+        quiet = scorecards.scorecards(work, "2026-06", everyone=True, explain=False)
+
+    def numbers(card):
+        return (
+            card.member,
+            card.total,
+            [
+                (line.result.actual, line.result.target, line.result.attainment, line.score)
+                for line in card.lines
+            ],
+        )
+
+    assert [numbers(card) for card in quiet] == [numbers(card) for card in explained]
+    assert {card.total for card in quiet} != {Decimal(0)}
+    computed = [line for card in quiet for line in card.lines if line.item.source != "manual"]
+    assert computed and all(line.result.explanation == "" for line in computed)
+
+
 def test_a_rep_sees_their_own_scorecard_and_the_records_behind_it(sales):
     june_for_rita(sales)
     with sales.runtime.read(sales.user("rita")) as work:
