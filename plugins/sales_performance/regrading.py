@@ -64,7 +64,8 @@ BATCH = 1000
 
 def regrade_all(work: Work, call: Call) -> dict[str, Any]:
     """Nightly: start regrading every customer's last-12-months amount (contracts age out)
-    and grade, a batch at a time; the run log says how many customers and batches."""
+    and grade, a batch at a time (the action's ``arguments.batch``: customers a batch,
+    default :data:`BATCH`); the run log says how many customers and batches."""
     customer = _customer_form(work)
     grading_rules(work)  # the default rules are created once, here, not by a batch
     count = work.session.scalar(select(func.count()).where(*form_rows(customer.form.id)))
