@@ -5,6 +5,7 @@ on the fly meanwhile."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import signal
@@ -144,6 +145,23 @@ def worker(runtime, **env: str) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                # "pid (command) state ppid ...": the command may hold spaces
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            found.append(int(entry))
+    return found
 
 
 def finish(process: subprocess.Popen) -> str:
@@ -314,7 +332,13 @@ def test_a_killed_worker_resumes_without_converting_twice_or_skipping(runtime, s
         assert slow.poll() is None, slow.stdout.read().decode()
         assert time.monotonic() < deadline, "the worker did not start converting"
         time.sleep(0.02)
-    os.killpg(slow.pid, signal.SIGKILL)  # the worker and its work horse, mid-run
+    # the worker and its work horse, mid-run: RQ puts the horse in a process group of its
+    # own, so killing the worker's group alone leaves the horse converting to the end
+    horses = _children(slow.pid)
+    os.killpg(slow.pid, signal.SIGKILL)
+    for pid in horses:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     slow.wait(timeout=10)
 
     stopped = progress(runtime, "deals")
