@@ -58,19 +58,36 @@ def _period(key: Any) -> Period:
         raise BadRequest([FieldError("period", str(error))]) from None
 
 
-def _stored(work: Work, *, period: str | None = None, member: int | None = None) -> list[dict]:
-    return [values for _, values in _records(work, period=period, member=member)]
+def _stored(
+    work: Work,
+    *,
+    period: str | None = None,
+    member: int | None = None,
+    other_than: str | None = None,
+) -> list[dict]:
+    return [
+        values for _, values in _records(work, period=period, member=member, other_than=other_than)
+    ]
 
 
 def _records(
-    work: Work, *, period: str | None = None, member: int | None = None
+    work: Work,
+    *,
+    period: str | None = None,
+    member: int | None = None,
+    other_than: str | None = None,
 ) -> list[tuple[Record, dict]]:
-    """The statements (of a period, of a member) as records and their values, by id."""
+    """The statements (of a period, of a member, of any period but ``other_than``) as
+    records and their values, by id."""
     loaded = statement_form(work)
     keys = loaded.spec.by_key
     statement = select(Record).where(*form_rows(loaded.form.id)).order_by(Record.id)
     if period is not None:
         statement = statement.where(field_sql(keys["period"], work.dialect) == period)
+    if other_than is not None:
+        statement = statement.where(
+            field_sql(keys["period"], work.dialect).is_distinct_from(other_than)
+        )
     if member is not None:
         statement = statement.where(field_sql(keys["member"], work.dialect) == member)
     found = []
@@ -263,9 +280,9 @@ def _paid_before(work: Work, period: Period) -> Any:
 
     def of(person: int) -> list[dict]:
         nonlocal by_member
-        if by_member is None:  # everybody's statements in one query, when a rule first asks
+        if by_member is None:  # everybody's in one query, when a rule first asks
             by_member = {}
-            for values in _stored(work):
+            for values in _stored(work, other_than=period.key):
                 if values.get("status") != "superseded" and values.get("member") is not None:
                     by_member.setdefault(int(values["member"]), []).append(values)
         return by_member.get(person, [])
@@ -273,9 +290,7 @@ def _paid_before(work: Work, period: Period) -> Any:
     def paid(person: int, rule: Rule) -> list[dict[str, Any]]:
         statements = of(person)
         clawed: set[tuple[str, int]] = set()
-        for statement in statements:
-            if statement.get("period") == period.key:
-                continue  # this run recomputes its own period's clawbacks
+        for statement in statements:  # (not this period's: the run recomputes its clawbacks)
             for row in statement.get("lines") or []:
                 taken_back = row.get("kind") == "clawback" or (
                     statement.get("adjusts") and row.get("kind") == "commission"
