@@ -209,7 +209,7 @@ def _commission(ctx: Context, rule: Rule, person: int) -> rules.Line:
     line = rules.commission_line(rule.key, base, target, rule.tiers, rule.mode, actual=actual)
     amount, done = line.amount, [how_target, line.explanation]
     if rule.cap_amount is not None or rule.cap_multiple is not None:
-        on_target = rules.on_target_pay(target, rule.tiers, rule.mode)[0]
+        on_target = rules.on_target_pay(target, rule.tiers, rule.mode, explain=False)[0]
         amount, note = rules.cap(
             amount, absolute=rule.cap_amount, multiple=rule.cap_multiple, on_target=on_target
         )

@@ -152,8 +152,10 @@ def commission(
     mode: str,
     *,
     actual: Decimal | None = None,
+    explain: bool = True,
 ) -> tuple[Decimal, list[Said]]:
-    """Tiered commission on ``base`` (see the module docstring) and its steps.
+    """Tiered commission on ``base`` (see the module docstring) and its steps (none without
+    ``explain``: for an amount only compared with, as a cap compares on-target pay).
 
     Attainment is ``actual / target``; ``actual`` defaults to ``base``. A different actual
     (tiers chosen by revenue, commission paid on margin, say) only makes sense in
@@ -175,33 +177,38 @@ def commission(
             f"({format_number(actual)} ≠ {format_number(base)}); use retroactive mode"
         )
     reached = actual / target
-    done = [
-        said(
-            "attainment",
-            actual=format_number(actual),
-            target=format_number(target),
-            attainment=format_percent(reached),
+    done: list[Said] = []
+    words = done if explain else None
+    if explain:
+        done.append(
+            said(
+                "attainment",
+                actual=format_number(actual),
+                target=format_number(target),
+                attainment=format_percent(reached),
+            )
         )
-    ]
     if base <= 0:
-        done.append(said("commission.no_base", base=format_number(base)))
+        if explain:
+            done.append(said("commission.no_base", base=format_number(base)))
         return ZERO, done
     if mode == "marginal":
-        exact = _marginal(base, target, tiers, done)
+        exact = _marginal(base, target, tiers, words)
     else:
         tier = tier_for(tiers, reached)
         exact = base * tier.rate
-        done.append(
-            said(
-                "commission.retroactive",
-                attainment=format_percent(reached),
-                tier=tier.label,
-                rate=format_percent(tier.rate),
-                base=format_number(base),
-                amount=format_number(exact),
+        if explain:
+            done.append(
+                said(
+                    "commission.retroactive",
+                    attainment=format_percent(reached),
+                    tier=tier.label,
+                    rate=format_percent(tier.rate),
+                    base=format_number(base),
+                    amount=format_number(exact),
+                )
             )
-        )
-    return _rounded(exact, done), done
+    return _rounded(exact, words), done
 
 
 def commission_line(
@@ -222,10 +229,12 @@ def commission_line(
     return Line(rule, "commission", base, reached, rate, amount, steps(done), records)
 
 
-def on_target_pay(target: Decimal, tiers: Sequence[Tier], mode: str) -> tuple[Decimal, list[Said]]:
+def on_target_pay(
+    target: Decimal, tiers: Sequence[Tier], mode: str, *, explain: bool = True
+) -> tuple[Decimal, list[Said]]:
     """What commission pays at exactly 100 % (base = actual = target): the yardstick for a
     cap of "N × on-target pay"."""
-    return commission(target, target, tiers, mode)
+    return commission(target, target, tiers, mode, explain=explain)
 
 
 def override(base: Decimal, rate: Decimal) -> tuple[Decimal, str]:
@@ -441,7 +450,11 @@ def clawback(amount_paid_on_record: Decimal) -> tuple[Decimal, Said]:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _marginal(base: Decimal, target: Decimal, tiers: Sequence[Tier], done: list[Said]) -> Decimal:
+def _marginal(
+    base: Decimal, target: Decimal, tiers: Sequence[Tier], done: list[Said] | None
+) -> Decimal:
+    """The sum of each tier's slice of ``base`` at its rate; each slice and the sum written
+    into ``done`` (unless None)."""
     terms = []
     for tier in tiers:
         low = tier.lower * target
@@ -450,6 +463,8 @@ def _marginal(base: Decimal, target: Decimal, tiers: Sequence[Tier], done: list[
             break
         term = (high - low) * tier.rate
         terms.append(term)
+        if done is None:
+            continue
         done.append(
             said(
                 "commission.tier",
@@ -462,14 +477,15 @@ def _marginal(base: Decimal, target: Decimal, tiers: Sequence[Tier], done: list[
             )
         )
     exact = sum(terms, Decimal(0))
-    shown = " + ".join(format_number(t) for t in terms) or "0"
-    done.append(said("commission.marginal", terms=shown, amount=format_number(exact)))
+    if done is not None:
+        shown = " + ".join(format_number(t) for t in terms) or "0"
+        done.append(said("commission.marginal", terms=shown, amount=format_number(exact)))
     return exact
 
 
-def _rounded(exact: Decimal, done: list[Said]) -> Decimal:
+def _rounded(exact: Decimal, done: list[Said] | None) -> Decimal:
     amount = round_cents(exact)
-    if amount != exact:
+    if amount != exact and done is not None:
         done.append(said("commission.rounded", amount=f"{amount:,f}"))
     return amount
 

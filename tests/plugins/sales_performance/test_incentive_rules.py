@@ -197,6 +197,11 @@ def test_a_commission_line_carries_base_attainment_and_rate():
 def test_on_target_pay_is_commission_at_exactly_100_percent():
     assert on_target_pay(TARGET, TIERS, "marginal")[0] == D("24000")
     assert on_target_pay(TARGET, TIERS, "retroactive")[0] == D("60000")
+    for mode in ("marginal", "retroactive"):  # the amount alone, for a cap to compare with
+        assert on_target_pay(TARGET, TIERS, mode, explain=False) == (
+            on_target_pay(TARGET, TIERS, mode)[0],
+            [],
+        )
 
 
 def test_a_manager_override_is_a_flat_rate():
