@@ -17,8 +17,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from .. import jsoncodec
 from ..fields import FieldTypeRegistry, FieldValueError
 from ..records.models import Record
+from ..records.projection import stored_json
 from ..runtime import Work
 from .spec import FieldSpec, FormSpec, compile_spec
 
@@ -203,13 +205,16 @@ def impact(work: Work, form_id: int, old: FormSpec, new: FormSpec) -> list[Impac
     seen: dict[str, Counter[Any]] = {
         f.key: Counter() for f in new.fields if ("unique", f.key) in reports
     }
+    # only the changed fields' values are read (their JSON), not each whole document
+    ids = sorted({new.by_key[key].id for _, key in reports})
     rows = work.session.execute(
-        select(Record.id, Record.data, Record.deleted_at)
+        select(Record.id, Record.deleted_at, *(stored_json(i, work.dialect) for i in ids))
         .where(Record.form_id == form_id)
         .order_by(Record.id)
         .execution_options(yield_per=2000)
     )
-    for record_id, document, deleted_at in rows:
+    for record_id, deleted_at, *values in rows:
+        document = {i: jsoncodec.loads(v) for i, v in zip(ids, values, strict=True) if v}
         for (kind, key), report in reports.items():
             f = new.by_key[key]
             value = document.get(f.id)
