@@ -42,7 +42,8 @@ def test_dev_starts_everything_and_stops_cleanly(tmp_path: Path):
     )
     output = []
     try:
-        deadline = time.monotonic() + 120
+        # seeding the demo company takes most of it (about 90 s on a busy 2-core machine)
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             line = process.stdout.readline()
             if not line:
