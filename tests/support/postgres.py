@@ -7,7 +7,6 @@ its own database cloned from a migrated template, which takes milliseconds.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import socket
@@ -18,16 +17,16 @@ from pathlib import Path
 
 
 def _bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    if found:
-        return found[-1]
-    path = shutil.which(name)
-    if path is None:
+    """The newest installed PostgreSQL's program (versions compared as numbers: 9 < 15)."""
+    from formflow.backup import BackupError, pg_binary
+
+    try:
+        return pg_binary(name)
+    except BackupError:
         raise RuntimeError(
             f"PostgreSQL's {name} is not installed; run scripts/test.sh, which installs it "
             "(apt-get install postgresql), or set TEST_DATABASE_URL"
-        )
-    return path
+        ) from None
 
 
 def _free_port() -> int:
