@@ -551,8 +551,11 @@ def actuals_many(
             continue
         first = group[0]
         columns: list[Any] = []
+        where: list[tuple[int, int]] = []  # each measure's (count, aggregate) columns
         for compiled in group:
-            columns += _conditional(compiled)
+            made = _conditional(compiled)
+            where.append((len(columns), len(columns) + len(made) - 1))
+            columns += made
         statement = (
             select(first.member, *columns)
             .where(*form_rows(first.loaded.form.id), *_bounds(first, start, end))
@@ -562,8 +565,8 @@ def actuals_many(
             who, values = row[0], row[1:]
             if who is None:
                 continue
-            for i, compiled in enumerate(group):
-                n, raw = values[2 * i], values[2 * i + 1]
+            for compiled, (at_n, at_raw) in zip(group, where, strict=True):
+                n, raw = values[at_n], values[at_raw]
                 if not n:
                     continue
                 mine = found.setdefault(compiled.measure.key, {})
@@ -582,12 +585,13 @@ def actuals_many(
 
 
 def _conditional(compiled: Compiled) -> list[Any]:
-    """(how many rows the measure's filter picks, its aggregate over them) as two columns."""
+    """(how many rows the measure's filter picks, its aggregate over them) as two columns;
+    a count is both, so one column (written twice, SQLite would evaluate the filter twice
+    a row: each copy binds its own parameters)."""
     when = and_(*compiled.filters) if compiled.filters else true()
     aggregate = compiled.measure.aggregate
     if compiled.value is None:
-        picked = func.count(case((when, 1)))
-        return [picked, picked]
+        return [func.count(case((when, 1)))]
     value = field_sql(compiled.value, compiled.dialect)
     picked = func.count(case((when, value)))
     if aggregate == "count_distinct":
