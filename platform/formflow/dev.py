@@ -75,46 +75,49 @@ def run_dev(host: str, port: int, demo: bool) -> None:
             subprocess.run(_formflow("seed-demo"), check=True, env=env)
 
     server = None
-    if not config.redis_url:
-        server = redis_server.start(instance / "redis")
-        env["REDIS_URL"] = redis_server.url_of(server)
     sink = None
-    if not config.smtp_url:
-        from .mail.sink import MailSink
-
-        sink = MailSink(instance / "mail").start()
-        env["SMTP_URL"] = sink.url
-    children = [
-        subprocess.Popen(_formflow("worker"), env=env),
-        subprocess.Popen(_formflow("scheduler"), env=env),
-        subprocess.Popen(
-            gunicorn_command(f"{host}:{port}", workers=2, threads=4, access_log=False),
-            env=env,
-        ),
-    ]
-    url = f"http://{host}:{port}"
-    _wait_for(url + "/healthz", children)
-    click.echo("")
-    click.echo(f"Formflow is running at {url}")
-    click.echo(f"  log in as:  admin / {password}")
-    click.echo(f"  API token:  {token}")
-    click.echo(f"  API docs:   {url}/api/v1/openapi.json")
-    click.echo(f"  Redis:      {env['REDIS_URL']}")
-    if sink is not None:
-        click.echo(f"  email:      kept in {sink.folder} (set SMTP_URL to send it for real)")
-    click.echo(f"  data:       {instance}")
-    click.echo("Press Ctrl-C to stop.", err=False)
-    sys.stdout.flush()
-
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    children: list[subprocess.Popen[bytes]] = []
+    # Whatever stops this (Ctrl-C, a part that fails to start, the web server not
+    # answering), the parts started so far stop with it: none is left holding the port.
     try:
+        if not config.redis_url:
+            server = redis_server.start(instance / "redis")
+            env["REDIS_URL"] = redis_server.url_of(server)
+        if not config.smtp_url:
+            from .mail.sink import MailSink
+
+            sink = MailSink(instance / "mail").start()
+            env["SMTP_URL"] = sink.url
+        children += [
+            subprocess.Popen(_formflow("worker"), env=env),
+            subprocess.Popen(_formflow("scheduler"), env=env),
+            subprocess.Popen(
+                gunicorn_command(f"{host}:{port}", workers=2, threads=4, access_log=False),
+                env=env,
+            ),
+        ]
+        url = f"http://{host}:{port}"
+        _wait_for(url + "/healthz", children)
+        click.echo("")
+        click.echo(f"Formflow is running at {url}")
+        click.echo(f"  log in as:  admin / {password}")
+        click.echo(f"  API token:  {token}")
+        click.echo(f"  API docs:   {url}/api/v1/openapi.json")
+        click.echo(f"  Redis:      {env['REDIS_URL']}")
+        if sink is not None:
+            click.echo(f"  email:      kept in {sink.folder} (set SMTP_URL to send it for real)")
+        click.echo(f"  data:       {instance}")
+        click.echo("Press Ctrl-C to stop.", err=False)
+        sys.stdout.flush()
+
+        stopping = False
+
+        def stop(*_: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
         while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.5)
     finally:

@@ -91,3 +91,40 @@ def test_dev_starts_everything_and_stops_cleanly(tmp_path: Path):
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))  # nothing listens there any more
+
+
+@pytest.mark.slow
+def test_dev_that_cannot_start_its_web_server_leaves_no_process_behind(tmp_path: Path):
+    """The port is taken: gunicorn fails, `formflow dev` says so and exits, and the worker,
+    the scheduler and Valkey it had started stop with it (they used to run on, orphaned)."""
+    env = dict(os.environ, FORMFLOW_INSTANCE=str(tmp_path / "instance"))
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "formflow", "dev", "--no-demo", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            output, _ = process.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+    assert process.returncode != 0, output
+    assert "failed to start" in output or "did not answer" in output, output
+    for _ in range(100):
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("processes of formflow dev outlived it")
