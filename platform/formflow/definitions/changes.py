@@ -15,12 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
-from .. import jsoncodec
 from ..fields import FieldTypeRegistry, FieldValueError
-from ..records.models import Record
-from ..records.projection import stored_json
+from ..records.projection import stored_parts
 from ..runtime import Work
 from .spec import FieldSpec, FormSpec, compile_spec
 
@@ -205,16 +201,8 @@ def impact(work: Work, form_id: int, old: FormSpec, new: FormSpec) -> list[Impac
     seen: dict[str, Counter[Any]] = {
         f.key: Counter() for f in new.fields if ("unique", f.key) in reports
     }
-    # only the changed fields' values are read (their JSON), not each whole document
-    ids = sorted({new.by_key[key].id for _, key in reports})
-    rows = work.session.execute(
-        select(Record.id, Record.deleted_at, *(stored_json(i, work.dialect) for i in ids))
-        .where(Record.form_id == form_id)
-        .order_by(Record.id)
-        .execution_options(yield_per=2000)
-    )
-    for record_id, deleted_at, *values in rows:
-        document = {i: jsoncodec.loads(v) for i, v in zip(ids, values, strict=True) if v}
+    fields = (new.by_key[key] for _, key in reports)
+    for record_id, live, document in stored_parts(work, form_id, fields):
         for (kind, key), report in reports.items():
             f = new.by_key[key]
             value = document.get(f.id)
@@ -237,9 +225,9 @@ def impact(work: Work, form_id: int, old: FormSpec, new: FormSpec) -> list[Impac
                 if any(v in report.options for v in values):
                     report.affected += 1
             elif kind == "required":
-                if deleted_at is None and value is None:
+                if live and value is None:
                     report.affected += 1
-            elif kind == "unique" and deleted_at is None and value is not None:
+            elif kind == "unique" and live and value is not None:
                 seen[key][value if not isinstance(value, list) else tuple(value)] += 1
     for key, counts in seen.items():
         report = reports[("unique", key)]

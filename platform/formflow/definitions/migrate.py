@@ -25,7 +25,7 @@ from .. import jsoncodec
 from ..errors import FieldError, ValidationFailed
 from ..fields import FieldValueError
 from ..records.models import Record, Revision, RevisionAction
-from ..records.projection import stored_json
+from ..records.projection import stored_parts
 from ..runtime import Work
 from .spec import FieldSpec, FormSpec
 
@@ -190,23 +190,15 @@ def check(work: Work, form_id: int, conversion: Converter, *, keep: int | None =
     failures = Failures()
     unique = [p.new for p in conversion.todo if p.new.unique]
     seen: dict[str, Counter[str]] = {f.id: Counter() for f in unique}
-    ids = sorted({p.new.id for p in conversion.todo})
-    rows = work.session.execute(
-        select(Record.id, Record.deleted_at, *(stored_json(i, work.dialect) for i in ids))
-        .where(Record.form_id == form_id)
-        .order_by(Record.id)
-        .execution_options(yield_per=2000)
-    )
     changed: list[int] = []
-    for record_id, deleted_at, *values in rows:
-        part = {i: jsoncodec.loads(v) for i, v in zip(ids, values, strict=True) if v is not None}
-        after = conversion.apply(part, record_id, deleted_at is None, failures)
+    for record_id, live, part in stored_parts(work, form_id, (p.new for p in conversion.todo)):
+        after = conversion.apply(part, record_id, live, failures)
         if after == part:
             continue
         scan.affected += 1
         if keep is None or scan.affected <= keep:
             changed.append(record_id)
-        if deleted_at is None:
+        if live:
             for f in unique:
                 if after.get(f.id) is not None:
                     seen[f.id][jsoncodec.dumps(after[f.id])] += 1

@@ -98,13 +98,12 @@ _READERS: dict[str, Any] = {}
 
 
 def _updated_at_reader(dialect: Any) -> Any:
-    """The ``updated_at`` column's result processor for ``dialect``, looked up once."""
-    reader = _READERS.get(dialect.name, _READERS)
-    if reader is _READERS:
-        reader = _READERS[dialect.name] = _UPDATED_AT.dialect_impl(dialect).result_processor(
-            dialect, None
-        )
-    return reader
+    """The ``updated_at`` column's result processor for ``dialect`` (None on a driver that
+    returns datetimes itself), looked up once."""
+    if dialect.name not in _READERS:
+        impl = _UPDATED_AT.dialect_impl(dialect)
+        _READERS[dialect.name] = impl.result_processor(dialect, None)
+    return _READERS[dialect.name]
 
 
 def _loaded(work: Work, row: Any) -> LoadedForm:

@@ -17,15 +17,19 @@ boolean           json_extract(data,'$.id')      CAST(data ->> 'id' AS BOOLEAN)
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Boolean, Numeric, Text, cast, func, literal_column
+from sqlalchemy import BigInteger, Boolean, Numeric, Text, cast, func, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from .. import jsoncodec
 from ..definitions.spec import FieldSpec
 from .models import Record
+
+if TYPE_CHECKING:
+    from ..runtime import Work
 
 SCALAR_KINDS = frozenset({"text", "number", "integer", "boolean"})
 MULTI_KINDS = frozenset({"multi_text", "multi_integer"})
@@ -48,14 +52,30 @@ def json_path(field: FieldSpec) -> str:
     return field.id
 
 
-def stored_json(field_id: str, dialect: str) -> ColumnElement[Any]:
+def stored_json(field: FieldSpec, dialect: str) -> ColumnElement[Any]:
     """A field's stored value as JSON text, exactly as stored (NULL when the document lacks
-    it): what a pass over every record reads instead of parsing each whole document."""
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", field_id):
-        raise ValueError(f"not a field id: {field_id!r}")
+    it; JSON text is never empty)."""
     if dialect == "sqlite":
-        return literal_column(f"records.data -> '$.{field_id}'", Text)
-    return literal_column(f"(records.data -> '{field_id}')::text", Text)
+        return literal_column(f"records.data -> '$.{json_path(field)}'", Text)
+    return literal_column(f"(records.data -> '{json_path(field)}')::text", Text)
+
+
+def stored_parts(
+    work: Work, form_id: int, fields: Iterable[FieldSpec]
+) -> Iterator[tuple[int, bool, dict[str, Any]]]:
+    """(record id, live, the document cut down to ``fields``' values by id) for every record
+    of the form, deleted ones too, by id: a pass over a million records that looks at a few
+    fields reads their JSON instead of parsing each whole document."""
+    read = list({f.id: f for f in fields}.values())
+    rows = work.session.execute(
+        select(Record.id, Record.deleted_at, *(stored_json(f, work.dialect) for f in read))
+        .where(Record.form_id == form_id)
+        .order_by(Record.id)
+        .execution_options(yield_per=2000)
+    )
+    for record_id, deleted_at, *values in rows:
+        part = {f.id: jsoncodec.loads(v) for f, v in zip(read, values, strict=True) if v}
+        yield record_id, deleted_at is None, part
 
 
 def field_sql(field: FieldSpec, dialect: str) -> ColumnElement[Any]:
