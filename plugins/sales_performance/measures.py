@@ -551,10 +551,10 @@ def actuals_many(
             continue
         first = group[0]
         columns: list[Any] = []
-        where: list[tuple[int, int]] = []  # each measure's (count, aggregate) columns
+        at: list[tuple[int, int]] = []  # each measure's (count, aggregate) column positions
         for compiled in group:
             made = _conditional(compiled)
-            where.append((len(columns), len(columns) + len(made) - 1))
+            at.append((len(columns), len(columns) + len(made) - 1))
             columns += made
         statement = (
             select(first.member, *columns)
@@ -565,7 +565,7 @@ def actuals_many(
             who, values = row[0], row[1:]
             if who is None:
                 continue
-            for compiled, (at_n, at_raw) in zip(group, where, strict=True):
+            for compiled, (at_n, at_raw) in zip(group, at, strict=True):
                 n, raw = values[at_n], values[at_raw]
                 if not n:
                     continue

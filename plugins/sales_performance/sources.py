@@ -893,17 +893,12 @@ def follow_up_gap_rows(work: Work, filters: Filters) -> Rows:
     # the subquery once a customer, the days and the local day from it here: in SQL each
     # would run it again (SQLite repeats a correlated subquery wherever it is used)
     zone = follow_up.spec.timezone
-    me = work.actor_id
-    gaps = {}  # days → their bucket
     rows = []
     # Core, not the ORM session: 40,000 customers at the demo's 10×, and a row here is a
     # few tuples' worth of Python
     for owner, department, grade_value, last_text, created in work.connection.execute(statement):
         when = _utc(last_text) if last_text else _utc(created)
         gone = max(0, int((as_of - when).total_seconds() // 86400))
-        gap = gaps.get(gone, gaps)
-        if gap is gaps:
-            gap = gaps[gone] = _bucket(gone, GAPS)
         rows.append(
             {
                 "owner": owner,
@@ -911,8 +906,8 @@ def follow_up_gap_rows(work: Work, filters: Filters) -> Rows:
                 "grade": grade_value,
                 "last_follow_up": when.astimezone(zone).date().isoformat() if last_text else None,
                 "days_since": gone,
-                "gap": gap,
-                "me": int(owner is not None and owner == me),
+                "gap": _bucket(gone, GAPS),
+                "me": _mine(work, owner),
             }
         )
     return rows
