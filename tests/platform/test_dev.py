@@ -26,6 +26,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def assert_group_gone(group: int) -> None:
+    """Within 10 s no process of ``formflow dev``'s process group is left (any that is,
+    is killed, and the test fails)."""
+    for _ in range(100):
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.killpg(group, signal.SIGKILL)
+    pytest.fail("processes of formflow dev outlived it")
+
+
 @pytest.mark.slow
 def test_dev_starts_everything_and_stops_cleanly(tmp_path: Path):
     port = _free_port()
@@ -80,14 +93,7 @@ def test_dev_starts_everything_and_stops_cleanly(tmp_path: Path):
             os.killpg(process.pid, signal.SIGKILL)
             raise
     # every child (worker, gunicorn and its workers, Valkey) went with it
-    for _ in range(100):
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail("processes of formflow dev outlived it")
+    assert_group_gone(process.pid)
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))  # nothing listens there any more
@@ -119,12 +125,4 @@ def test_dev_that_cannot_start_its_web_server_leaves_no_process_behind(tmp_path:
             raise
     assert process.returncode != 0, output
     assert "failed to start" in output or "did not answer" in output, output
-    for _ in range(100):
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-        pytest.fail("processes of formflow dev outlived it")
+    assert_group_gone(process.pid)
