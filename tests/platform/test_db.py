@@ -66,10 +66,12 @@ def test_a_failed_unit_of_work_rolls_back_and_leaves_a_clean_connection(
 ) -> None:
     with pytest.raises(RuntimeError), database.transaction(write=True) as connection:
         connection.exec_driver_sql("INSERT INTO t (v) VALUES ('lost')")
+        failed = _driver(connection)
         raise RuntimeError("bad input")
+    assert not failed.in_transaction  # rolled back, so it may be kept
     assert _rows(database) == []
     with database.transaction(write=True) as connection:
-        assert not _driver(connection).in_transaction or connection.in_transaction()
+        assert _driver(connection) is failed  # kept, and begun afresh
         connection.exec_driver_sql("INSERT INTO t (v) VALUES ('kept')")
     assert _rows(database) == ["kept"]
 
