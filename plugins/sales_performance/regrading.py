@@ -118,21 +118,16 @@ def regrade_batch(work: Work, today: dt.date, after: int, size: int = BATCH) -> 
 def _deliver_batch(work: Work, reminder: Reminder) -> None:
     payload = dict(reminder.payload)
     size = int(payload["batch"])
-    actor, depth = work.actor, work.memo.get(runs.DEPTH)
-    if payload.get("actor_id") is not None:
-        work.actor = work.session.get(User, int(payload["actor_id"]))
-    if payload.get("depth") is not None:
-        work.memo[runs.DEPTH] = int(payload["depth"])
-    try:
+    actor = payload.get("actor_id")
+    depth = payload.get("depth")
+    with runs.acting(
+        work,
+        work.session.get(User, int(actor)) if actor is not None else work.actor,
+        int(depth) if depth is not None else None,
+    ):
         result = regrade_batch(
             work, dt.date.fromisoformat(payload["today"]), int(payload["after"]), size
         )
-    finally:
-        work.actor = actor
-        if depth is None:
-            work.memo.pop(runs.DEPTH, None)
-        else:
-            work.memo[runs.DEPTH] = depth
     done = payload["done"]
     done = {
         "batches": done["batches"] + 1,

@@ -70,11 +70,8 @@ def _run(work: Work, reminder: Reminder) -> None:
         document=_document(work, run),
         event=dict(run.event or {}),
     )
-    actor, depth = work.actor, work.memo.get(runs.DEPTH)
-    work.actor = owner
-    work.memo[runs.DEPTH] = run.depth
     log: list[dict[str, Any]] = []
-    try:
+    with runs.acting(work, owner, run.depth):
         for index, action in enumerate(spec.actions):
             begun = time.perf_counter()
             try:
@@ -90,12 +87,6 @@ def _run(work: Work, reminder: Reminder) -> None:
                     "ms": round((time.perf_counter() - begun) * 1000, 1),
                 }
             )
-    finally:
-        work.actor = actor
-        if depth is None:
-            work.memo.pop(runs.DEPTH, None)
-        else:
-            work.memo[runs.DEPTH] = depth
     run.log = log
     _finish(work, run, RunState.DONE, started)
 

@@ -10,6 +10,8 @@ records end in the run log, not in a loop.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +24,25 @@ from .models import AutomationRun, RunState
 
 #: work.memo key: the depth of the run whose actions are executing in this unit of work.
 DEPTH = "automation_depth"
+
+
+@contextmanager
+def acting(work: Work, actor: Any, depth: int | None) -> Iterator[None]:
+    """Within the block, ``actor`` acts (None: the system) at run ``depth`` (None keeps the
+    current one): what a run's actions, or work done on a run's behalf, write is theirs,
+    and the runs it starts are one level deeper. Both are restored afterwards."""
+    before_actor, before_depth = work.actor, work.memo.get(DEPTH)
+    work.actor = actor
+    if depth is not None:
+        work.memo[DEPTH] = depth
+    try:
+        yield
+    finally:
+        work.actor = before_actor
+        if before_depth is None:
+            work.memo.pop(DEPTH, None)
+        else:
+            work.memo[DEPTH] = before_depth
 
 
 def run_key(run_id: int) -> str:
