@@ -44,7 +44,8 @@ def test_an_admin_builds_a_dashboard_with_three_charts_and_a_filter(browser, sit
     page.fill("[data-new-dashboard] input[name=title]", "销售看板")
     page.click("[data-new-dashboard] button[type=submit]")
     page.wait_for_selector("[data-designer]")
-    page.check("[data-filter=owner]")
+    page.check("[data-filter=owner]")  # maybe before the designer's script has started
+    page.wait_for_selector("[data-designer][data-ready]")
 
     page.click("[data-add-chart]")  # 1: deals by stage, a bar
     pick(page, '[data-chart-key="data"]', f"form:{FORM}")
@@ -108,3 +109,31 @@ def test_an_admin_builds_a_dashboard_with_three_charts_and_a_filter(browser, sit
     assert all(b and b["width"] > 300 for b in boxes)  # stacked, each the phone's width
     assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"]
     shoot(phone, "dashboard-phone")
+
+
+def test_what_is_ticked_before_the_designer_starts_is_kept(browser, site, team):
+    """The designer's script starts after the chart libraries have loaded; a setting
+    changed before then is read from the page, not reset to the saved one."""
+    with site.runtime.write() as work:
+        dashboards.publish(
+            work, {"name": "shop.slow", "title": "慢", "filters": ["period"], "charts": []}
+        )
+    page = new_page(browser, site, DESKTOP)
+    sign_in(page, "boss")
+    page.route("**/designer.js*", lambda route: route.abort())
+    page.goto("/admin/dashboards/shop.slow")
+    assert page.is_checked("[data-filter=period]")  # drawn in its saved state
+    assert page.input_value("[data-setting='title.zh-CN']") == "慢"
+    page.check("[data-filter=owner]")
+    page.fill("[data-setting='title.en']", "Slow")
+    page.unroute("**/designer.js*")
+    source = page.get_attribute("script[src*='designer.js']", "src")
+    page.add_script_tag(url=source)
+    page.wait_for_selector("[data-designer][data-ready]")
+    assert page.is_checked("[data-filter=owner]")
+    page.click("[data-save]")
+    page.wait_for_selector(".notice")
+    with site.runtime.read() as work:
+        spec = dashboards.spec_of(work, dashboards.get_dashboard(work, "shop.slow"))
+    assert spec.filters == ("period", "owner")
+    assert spec.title == {"zh-CN": "慢", "en": "Slow"}

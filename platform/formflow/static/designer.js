@@ -50,41 +50,53 @@
     }
 
     /* -- dashboard settings ------------------------------------------------------------ */
+    /* The server draws the settings in their saved state; the script reads them from the
+     * page (once at start, then on each change), so an edit made before it started counts. */
     form.querySelectorAll("[data-setting]").forEach(function (input) {
       var key = input.getAttribute("data-setting");
       if (key.indexOf("title.") === 0) {
         var l = key.slice(6);
-        var t = definition.title;
-        input.value = typeof t === "string" ? (l === "zh-CN" ? t : "") : (t && t[l]) || "";
-        input.addEventListener("input", function () {
+        var apply = function () {
           setText(definition, "title", l, input.value.trim());
+        };
+        var t = definition.title;
+        var saved = typeof t === "string" ? (l === "zh-CN" ? t : "") : (t && t[l]) || "";
+        if (input.value.trim() !== saved) apply();
+        input.addEventListener("input", function () {
+          apply();
           sync();
         });
       } else {
-        input.value = definition[key] || "all";
+        if (input.value !== (definition[key] || "all")) definition[key] = input.value;
         input.addEventListener("change", function () {
           definition[key] = input.value;
           sync();
         });
       }
     });
+    function shownFilters() {
+      return catalog.filters.filter(function (f) {
+        var b = form.querySelector('[data-filter="' + f + '"]');
+        return b && b.checked;
+      });
+    }
+    if (shownFilters().join() !== (definition.filters || []).join()) {
+      definition.filters = shownFilters();
+    }
     form.querySelectorAll("[data-filter]").forEach(function (box) {
-      var name = box.getAttribute("data-filter");
-      box.checked = (definition.filters || []).indexOf(name) >= 0;
       box.addEventListener("change", function () {
-        var all = catalog.filters.filter(function (f) {
-          var b = form.querySelector('[data-filter="' + f + '"]');
-          return b && b.checked;
-        });
-        definition.filters = all;
+        definition.filters = shownFilters();
         sync();
       });
     });
     var phone = form.querySelector('[data-setting-flag="phone"]');
-    phone.checked = !!definition.phone;
-    phone.addEventListener("change", function () {
+    function phoneFlag() {
       if (phone.checked) definition.phone = true;
       else delete definition.phone;
+    }
+    if (phone.checked !== !!definition.phone) phoneFlag();
+    phone.addEventListener("change", function () {
+      phoneFlag();
       sync();
     });
     function visibleTo() {
@@ -103,13 +115,19 @@
       sync();
     }
     var visible = definition.visible_to || {};
+    var ticked = [];
     form.querySelectorAll("[data-role]").forEach(function (b) {
-      b.checked = (visible.roles || []).indexOf(b.getAttribute("data-role")) >= 0;
+      if (b.checked) ticked.push(b.getAttribute("data-role"));
       b.addEventListener("change", visibleTo);
     });
     var usersInput = form.querySelector("[data-users]");
-    usersInput.value = (visible.users || []).join(", ");
     usersInput.addEventListener("input", visibleTo);
+    if (
+      ticked.join() !== (visible.roles || []).join() ||
+      usersInput.value.replace(/\s/g, "") !== (visible.users || []).join(",")
+    ) {
+      visibleTo();
+    }
 
     /* -- preview ----------------------------------------------------------------------- */
     function preview(chart, element) {
@@ -471,5 +489,6 @@
       if (!typed) sync();
     });
     sync();
+    form.setAttribute("data-ready", ""); // for those who wait on the designer (tests)
   });
 })();
