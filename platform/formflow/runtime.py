@@ -162,8 +162,20 @@ class Work:
         return statement.run(self.connection, params)
 
     @property
+    def actor(self) -> User | None:
+        return self._actor
+
+    @actor.setter
+    def actor(self, actor: User | None) -> None:
+        self._actor = actor
+        self._actor_id: int | None = None
+
+    @property
     def actor_id(self) -> int | None:
-        return self.actor.id if self.actor is not None else None
+        # Read once per actor (an ORM attribute read costs a descriptor call a time).
+        if self._actor_id is None and self._actor is not None:
+            self._actor_id = self._actor.id
+        return self._actor_id
 
     @property
     def config(self) -> Config:

@@ -135,17 +135,16 @@ def create(work: Work, loaded: LoadedForm, data: Any) -> RecordRow:
     policy = policy_for(work, loaded)
     if not policy.allows(Action.CREATE):
         raise Forbidden("you may not add records to this form")
-    access = policy.access(policy.granting(Action.CREATE))
-    if policy.unrestricted:
-        return _insert(work, loaded, data, access, None, links_seen=False)
-    access = read_only_too(loaded.spec, access)
+    if policy.unrestricted:  # every field editable: nothing to restrict
+        return _insert(work, loaded, data, None, None, links_seen=False)
+    access = read_only_too(loaded.spec, policy.access(policy.granting(Action.CREATE)))
     return _insert(work, loaded, data, access, _editable(access), links_seen=True)
 
 
 def create_as_step(work: Work, loaded: LoadedForm, data: Any) -> RecordRow:
     """Create a record as a step of a process (a flow's action node): no permission grants
     apply; validated like any record. The acting user (if any) is its creator."""
-    return _insert(work, loaded, data, {}, None, links_seen=False)
+    return _insert(work, loaded, data, None, None, links_seen=False)
 
 
 def starting_values(work: Work, spec: FormSpec) -> Values:
@@ -167,15 +166,17 @@ def _insert(
     work: Work,
     loaded: LoadedForm,
     data: Any,
-    access: dict[str, Access],
+    access: dict[str, Access] | None,
     editable: set[str] | None,
     *,
     links_seen: bool,
 ) -> RecordRow:
-    """Store a new record; ``links_seen``: every record it links must be one the acting
-    user may view (a person's own write, not a process step's)."""
+    """Store a new record; ``access`` None: every field may be given; ``links_seen``: every
+    record it links must be one the acting user may view (a person's own write, not a
+    process step's)."""
     spec = loaded.spec
-    data = _restrict(data, access, None)
+    if access is not None:
+        data = _restrict(data, access, None)
     values, errors = prepare(
         spec,
         data,
