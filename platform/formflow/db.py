@@ -308,9 +308,7 @@ class DriverStatement:
                     if isinstance(bind.type, UTCDateTime):
                         # A unit of work stamps its rows with one clock reading: one
                         # conversion, remembered across the columns and statements.
-                        processor = _STAMPS.setdefault(
-                            dialect.name, _last_remembered(processor)
-                        )
+                        processor = _STAMPS.setdefault(dialect.name, _last_remembered(processor))
                     processors[name] = processor
                 if not bind.required:
                     fixed[name] = bind.effective_value  # literals such as LIMIT 1

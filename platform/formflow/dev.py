@@ -31,7 +31,7 @@ def _admin_credentials(instance: Path) -> tuple[str, str]:
     if secret_file.exists():
         password, token = secret_file.read_text().split("\n")[:2]
         return password, token
-    password = os.environ.get("FORMFLOW_ADMIN_PASSWORD") or secrets.token_urlsafe(9)
+    password = os.environ.get("FORMFLOW_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
     runtime = Runtime(Config.from_env())
     with runtime.write() as work:
         try:

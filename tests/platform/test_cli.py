@@ -70,7 +70,7 @@ def test_init_db_is_idempotent_and_create_user_prints_a_token(env):
     assert again.returncode == 1
     assert "username: 'li' is taken" in again.stderr
     short = formflow(env, "create-user", "wang", "--password", "short", check=False)
-    assert short.returncode == 1 and "password: must be at least 8 characters" in short.stderr
+    assert short.returncode == 1 and "password: must be at least 12 characters" in short.stderr
 
 
 def test_install_and_export_round_trip_is_exact(env, tmp_path):

@@ -15,6 +15,7 @@ from ..db import DriverStatement
 from ..errors import Conflict, FieldError, FormflowError, NotFound, ValidationFailed
 from ..runtime import Work
 from .models import Department, Membership, Role, User, UserRole, UserSetting
+from .passwords import password_problems
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,80}$")
 _hasher = PasswordHasher()
@@ -48,10 +49,8 @@ def create_user(
         raise ValidationFailed(
             [FieldError("username", "use 2-80 letters, digits, or . _ @ -", "pattern")]
         )
-    if password is not None and len(password) < 8:
-        raise ValidationFailed(
-            [FieldError("password", "must be at least 8 characters", "minLength")]
-        )
+    if password is not None and (weak := password_problems(password)):
+        raise ValidationFailed(weak)
     if work.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict([FieldError("username", f"'{username}' is taken", "unique")])
     user = User(
@@ -295,14 +294,9 @@ def set_roles(work: Work, user_id: int, role_ids: list[int]) -> None:
 
 
 def set_password(work: Work, user: User, password: str) -> None:
-    if len(password or "") < 8:
-        raise ValidationFailed(
-            [FieldError("password", "must be at least 8 characters", "minLength")]
-        )
-    if len(password) > 200:
-        raise ValidationFailed(
-            [FieldError("password", "must be at most 200 characters", "maxLength")]
-        )
+    """Give ``user`` a new password, if it is long enough and not a common one."""
+    if weak := password_problems(password):
+        raise ValidationFailed(weak)
     user.password_hash = hash_password(password)
     work.session.flush()
     security_event("password.changed", work=work, user=user.id)
@@ -346,18 +340,6 @@ def _profile_problems(
     return problems
 
 
-def _password_problems(password: str | None) -> list[FieldError]:
-    if not password:
-        return [FieldError("password", "is required", "required")]
-    if len(password) < 8:
-        return [FieldError("password", "must be at least 8 characters", "minLength", {"limit": 8})]
-    if len(password) > 200:
-        return [
-            FieldError("password", "must be at most 200 characters", "maxLength", {"limit": 200})
-        ]
-    return []
-
-
 def _placements(
     work: Work, user_id: int, departments: list[int], roles: list[int]
 ) -> list[FieldError]:
@@ -387,7 +369,7 @@ def register_user(
     and ``roles``. Every problem is reported at once; on any, the caller's work rolls back."""
     display_name = (display_name or "").strip() or None
     email = (email or "").strip() or None
-    weak = _password_problems(password)
+    weak = password_problems(password)
     problems = _profile_problems(display_name, email, language) + weak
     try:
         user = create_user(

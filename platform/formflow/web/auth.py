@@ -15,6 +15,7 @@ from ..errors import ValidationFailed
 from ..people import login as logins
 from ..people.models import User
 from ..people.service import check_password, set_password
+from .i18n import error_text
 from .session import current_user, login_required, runtime
 
 bp = Blueprint("auth", __name__)
@@ -30,7 +31,7 @@ class ProfileForm(FlaskForm):
         "language", choices=[SelectChoice("zh-CN", "中文"), SelectChoice("en", "English")]
     )
     current_password = PasswordField("current_password", validators=[Optional()])
-    new_password = PasswordField("new_password", validators=[Optional(), Length(min=8, max=200)])
+    new_password = PasswordField("new_password", validators=[Optional(), Length(max=200)])
     confirm = PasswordField("confirm", validators=[EqualTo("new_password")])
 
 
@@ -107,7 +108,7 @@ def profile() -> object:
                     set_password(work, me, form.new_password.data)
                     session["stamp"] = logins.session_stamp(me)
         except ValidationFailed as failure:
-            form.new_password.errors = [e.message for e in failure.errors]
+            form.new_password.errors = [error_text(e) for e in failure.errors]
             return render_template("auth/profile.html", form=form), 400
         flash(_("Saved."))
         return redirect(url_for("auth.profile"))

@@ -134,6 +134,7 @@ ERROR_MESSAGES = {
     "name": N_("is not a valid name"),
     "cycle": N_("a department cannot be placed under itself or one of its sub-departments"),
     "in_use": N_("the department still has sub-departments or members; move them first"),
+    "common": N_("is one of the most common passwords; choose another"),
     "self": N_("you cannot take away your own admin rights or deactivate yourself"),
     "filter": N_("is not a valid filter"),
     "operator": N_("cannot be filtered this way"),
@@ -178,7 +179,7 @@ ERROR_MESSAGES = {
 }
 
 #: The templates for errors raised (or passed on) without the params their code's template
-#: needs, such as a password's "must be at least 8 characters" without its ``limit``.
+#: needs, such as a password's "must be at least 12 characters" without its ``limit``.
 BARE_MESSAGES = {
     "minimum": N_("is too small"),
     "maximum": N_("is too large"),

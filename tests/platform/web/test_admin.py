@@ -13,7 +13,7 @@ from formflow.people import service as people
 from formflow.permissions.service import grants_of
 from tests.conftest import grant, snapshot
 
-PASSWORD = "s3cret-pass"
+PASSWORD = "s3cret-passphrase"
 DEAL = {
     "title": "Deal",
     "type": "object",

@@ -20,7 +20,7 @@ from formflow.records import service as records
 from tests.conftest import snapshot
 from tests.support.htmlform import form_fields
 
-PASSWORD = "s3cret-pass"
+PASSWORD = "s3cret-passphrase"
 DEAL = {
     "title": "Deal",
     "type": "object",

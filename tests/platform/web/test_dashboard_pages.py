@@ -18,7 +18,7 @@ from formflow.people import service as people
 from tests.conftest import snapshot
 from tests.platform.dashboards.world import FORM, build
 
-PASSWORD = "s3cret-pass"
+PASSWORD = "s3cret-passphrase"
 BOARD: dict[str, Any] = {
     "name": "shop.overview",
     "title": {"zh-CN": "概览", "en": "Overview"},
