@@ -159,6 +159,10 @@ class Database:
 
     def session(self, connection: Connection) -> Session:
         """An ORM session inside ``connection``'s transaction (it never commits it)."""
+        if not connection.in_transaction():
+            # A kept SQLite connection begins SQLAlchemy's bookkeeping lazily; a session
+            # must join it, not begin (and on closing, roll back) one of its own.
+            connection.begin()
         return Session(
             bind=connection,
             expire_on_commit=False,
@@ -215,13 +219,33 @@ class _KeptConnections:
     @contextmanager
     def transaction(self, mode: str) -> Iterator[Connection]:
         connection, born = self._take()
+        driver = connection.connection.driver_connection
+        driver.execute(f"BEGIN {mode}")
+        # SQLAlchemy's own transaction bookkeeping is begun only when something asks for it
+        # (a Core execute autobegins; :meth:`Database.session` begins before a session
+        # joins): a unit of work that runs driver statements only never pays for it.
+        # pysqlite emits nothing for it, and its commit or rollback ends the BEGIN above.
         try:
-            connection.connection.driver_connection.execute(f"BEGIN {mode}")
-            # SQLAlchemy's transaction bookkeeping; pysqlite emits nothing for it, and its
-            # commit and rollback end the transaction begun above.
-            with connection.begin():
-                yield connection
+            yield connection
         except BaseException:
+            try:
+                if connection.in_transaction():
+                    connection.rollback()
+                elif driver.in_transaction:
+                    driver.rollback()
+            finally:
+                self._give(connection, born)
+            raise
+        try:
+            if connection.in_transaction():
+                connection.commit()
+            else:
+                driver.commit()
+        except BaseException:
+            if connection.in_transaction():
+                connection.rollback()
+            elif driver.in_transaction:
+                driver.rollback()
             self._give(connection, born)
             raise
         self._give(connection, born)

@@ -83,6 +83,41 @@ def test_a_constraint_failure_half_way_writes_nothing(database: Database) -> Non
     assert _rows(database) == []
 
 
+def test_driver_only_units_of_work_commit_and_roll_back(database: Database) -> None:
+    """A unit of work that runs statements straight on the driver (the record hot path)
+    never begins SQLAlchemy's bookkeeping; its work still commits, or rolls back whole."""
+    with database.transaction(write=True) as connection:
+        _driver(connection).execute("INSERT INTO t (v) VALUES ('driver')")
+        assert not connection.in_transaction()
+    with pytest.raises(RuntimeError), database.transaction(write=True) as connection:
+        _driver(connection).execute("INSERT INTO t (v) VALUES ('lost')")
+        failed = _driver(connection)
+        raise RuntimeError("bad input")
+    assert not failed.in_transaction
+    assert _rows(database) == ["driver"]
+
+
+def test_a_session_joins_the_unit_of_work_and_its_close_keeps_the_work(
+    database: Database,
+) -> None:
+    """A session made after driver statements joins the one transaction: closing it
+    (as every unit of work does) neither commits nor rolls back what came before."""
+    with database.transaction(write=True) as connection:
+        _driver(connection).execute("INSERT INTO t (v) VALUES ('before')")
+        session = database.session(connection)
+        session.execute(text("INSERT INTO t (v) VALUES ('by the session')"))
+        session.close()
+        assert _driver(connection).in_transaction
+        _driver(connection).execute("INSERT INTO t (v) VALUES ('after')")
+    assert _rows(database) == ["before", "by the session", "after"]
+    with pytest.raises(RuntimeError), database.transaction(write=True) as connection:
+        session = database.session(connection)
+        session.execute(text("INSERT INTO t (v) VALUES ('lost')"))
+        session.close()
+        raise RuntimeError("bad input")
+    assert _rows(database) == ["before", "by the session", "after"]
+
+
 def test_old_connections_are_reopened_for_fresh_statistics(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
