@@ -297,6 +297,286 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "appeal #{id} accepted: score {score} → {decided} (adjustment {adjustment})",
         "zh-CN": "申诉 #{id} 已通过：得分 {score} → {decided}（调整 {adjustment}）",
     },
+    # -- plan checks: what is wrong with a plan, tier or band an admin typed ----------------
+    "problem.of": {"en": "{name}: {problem}", "zh-CN": "{name}：{problem}"},
+    "plan.no_metrics": {"en": "the plan has no metrics", "zh-CN": "方案中没有任何指标"},
+    "plan.no_rules": {"en": "the plan has no rules", "zh-CN": "方案中没有任何规则"},
+    "plan.no_metric": {
+        "en": "plan '{plan}' has no metric '{metric}'",
+        "zh-CN": "考核方案“{plan}”中没有指标“{metric}”",
+    },
+    "plan.unknown_measure": {
+        "en": "there is no measure '{measure}'",
+        "zh-CN": "没有业绩度量“{measure}”",
+    },
+    "plan.unknown_measure_see": {
+        "en": "there is no measure '{measure}' (see 业绩度量)",
+        "zh-CN": "没有业绩度量“{measure}”（请到“业绩度量”中查看）",
+    },
+    "plan.must_be_date": {"en": "must be a date", "zh-CN": "必须是日期"},
+    "kpi_plan.source": {
+        "en": "must be one of {choices}",
+        "zh-CN": "数据来源必须是 {choices} 之一",
+    },
+    "kpi_plan.needs_bands": {
+        "en": "banded scoring needs bands",
+        "zh-CN": "按分段计分时需要填写分段",
+    },
+    "kpi_plan.needs_measure": {
+        "en": "say which measure it counts",
+        "zh-CN": "请选择要统计的业绩度量",
+    },
+    "kpi_plan.needs_denominator": {
+        "en": "a ratio needs a denominator measure",
+        "zh-CN": "比率指标需要填写分母度量",
+    },
+    "kpi_plan.fixed_target": {
+        "en": "a fixed target must be above 0",
+        "zh-CN": "固定目标必须大于 0",
+    },
+    "kpi_plan.ratio_target": {
+        "en": "a ratio's target must be fixed",
+        "zh-CN": "比率指标的目标必须是固定值",
+    },
+    "kpi_plan.duplicate_key": {
+        "en": "key is used by {count} metrics; keys must be unique",
+        "zh-CN": "该标识被 {count} 个指标使用；指标标识不能重复",
+    },
+    "kpi_plan.weights": {
+        "en": "weights sum to {weights}, not 100",
+        "zh-CN": "权重合计为 {weights}，应为 100",
+    },
+    "kpi_plan.weight": {
+        "en": "weight must be more than 0, not {weight}",
+        "zh-CN": "权重必须大于 0，当前为 {weight}",
+    },
+    "kpi_plan.dimension": {
+        "en": "dimension {value} is not one of {choices}",
+        "zh-CN": "维度 {value} 无效，应为 {choices} 之一",
+    },
+    "kpi_plan.direction": {
+        "en": "direction {value} is not one of {choices}",
+        "zh-CN": "方向 {value} 无效，应为 {choices} 之一",
+    },
+    "kpi_plan.rule": {
+        "en": "rule {value} is not one of {choices}",
+        "zh-CN": "计分规则 {value} 无效，应为 {choices} 之一",
+    },
+    "kpi_plan.floor_above_cap": {
+        "en": "floor {floor} is above cap {cap}",
+        "zh-CN": "起评线 {floor} 高于封顶 {cap}",
+    },
+    "kpi_plan.no_bands": {"en": "bands: none given", "zh-CN": "分段：未填写"},
+    "kpi_plan.bands": {"en": "bands: {problem}", "zh-CN": "分段：{problem}"},
+    "kpi.unknown_direction": {
+        "en": "unknown direction {direction}; use one of {choices}",
+        "zh-CN": "未知的计分方向 {direction}；请使用 {choices} 之一",
+    },
+    "kpi.negative_actual": {
+        "en": "a lower-is-better actual cannot be negative ({actual})",
+        "zh-CN": "越低越好的指标，实际值不能为负数（{actual}）",
+    },
+    "kpi.unknown_rule": {
+        "en": "unknown rule {rule}; use one of {choices}",
+        "zh-CN": "未知的计分规则 {rule}；请使用 {choices} 之一",
+    },
+    "kpi.negative_manual": {
+        "en": "a manual score cannot be negative ({score})",
+        "zh-CN": "上级评分不能为负数（{score}）",
+    },
+    # -- bands and grades as typed (kpi.scoring) ----------------------------------------------
+    "bands.none": {
+        "en": 'no bands given; write them as "80:60, 100:80, 120:100"',
+        "zh-CN": "未填写分段；请按“80:60, 100:80, 120:100”的格式填写",
+    },
+    "bands.form": {
+        "en": 'band "{part}" is not threshold:score (e.g. "80:60")',
+        "zh-CN": "分段“{part}”格式不对，应为“达成率阈值:得分”（如“80:60”）",
+    },
+    "bands.increase": {
+        "en": 'band "{part}": thresholds must increase from left to right, and {threshold} '
+        "is not above {previous}",
+        "zh-CN": "分段“{part}”：阈值必须从左到右递增，而 {threshold} 并不高于 {previous}",
+    },
+    "bands.strictly": {
+        "en": "thresholds must strictly increase, but {high} follows {low}",
+        "zh-CN": "阈值必须严格递增，但 {low} 之后是 {high}",
+    },
+    "bands.not_number": {
+        "en": '"{text}" in band "{part}" is not a number',
+        "zh-CN": "分段“{part}”中的“{text}”不是数字",
+    },
+    "grades.none": {
+        "en": 'no grades given; write them as "S:90, A:80, B:70, C:60, D:0"',
+        "zh-CN": "未填写等级；请按“S:90, A:80, B:70, C:60, D:0”的格式填写",
+    },
+    "grades.empty": {"en": "no grades given", "zh-CN": "未填写等级"},
+    "grades.form": {
+        "en": 'grade "{part}" is not grade:minimum (e.g. "A:80")',
+        "zh-CN": "等级“{part}”格式不对，应为“等级:最低分”（如“A:80”）",
+    },
+    "grades.same": {
+        "en": 'grade "{part}": another grade has the minimum {minimum}',
+        "zh-CN": "等级“{part}”：已有其他等级的最低分是 {minimum}",
+    },
+    "grades.same_minimum": {
+        "en": "two grades have the same minimum score",
+        "zh-CN": "有两个等级的最低分相同",
+    },
+    "grades.not_number": {
+        "en": '"{text}" in grade "{part}" is not a number',
+        "zh-CN": "等级“{part}”中的“{text}”不是数字",
+    },
+    # -- incentive plans and their tiers (incentives.plans, incentives.rules) -----------------
+    "incentive_plan.duplicate_key": {
+        "en": "two rules have this key",
+        "zh-CN": "有两条规则使用了这个规则标识",
+    },
+    "incentive_plan.kind": {
+        "en": "must be one of {choices}",
+        "zh-CN": "类型必须是 {choices} 之一",
+    },
+    "incentive_plan.needs": {
+        "en": "a {kind} rule needs {field}",
+        "zh-CN": "{kind} 类规则必须填写 {field}",
+    },
+    "incentive_plan.marginal_target": {
+        "en": "marginal tiers slice the base itself, so attainment must be measured on the "
+        "same measure; use retroactive, or drop target_measure",
+        "zh-CN": "分段累进按基数本身切分阶梯，达成率必须用同一个度量计算；"
+        "请改用全额追溯（retroactive），或清空达成率度量（target_measure）",
+    },
+    "tiers.none": {
+        "en": 'no tiers given; write them as "0-80:2%, 80-100:4%, 100-:6%"',
+        "zh-CN": "未填写阶梯；请按“0-80:2%, 80-100:4%, 100-:6%”的格式填写",
+    },
+    "tiers.empty": {"en": "no tiers given", "zh-CN": "未填写阶梯"},
+    "tiers.form": {
+        "en": 'tier "{part}" is not from-to:rate (e.g. "80-100:4%", "120-:8%")',
+        "zh-CN": "阶梯“{part}”格式不对，应为“起-止:比例”（如“80-100:4%”“120-:8%”）",
+    },
+    "tiers.typed": {"en": 'tier "{part}": {problem}', "zh-CN": "阶梯“{part}”：{problem}"},
+    "tiers.tier": {"en": "tier {tier}: {problem}", "zh-CN": "阶梯 {tier}：{problem}"},
+    "tiers.first": {
+        "en": "the first tier must start at 0 %, not {lower}",
+        "zh-CN": "第一个阶梯必须从 0 % 开始，而不是 {lower}",
+    },
+    "tiers.after_open": {
+        "en": "starts at {lower} but the tier before it is open-ended; tiers must meet with "
+        "no gap or overlap",
+        "zh-CN": "从 {lower} 开始，但前一个阶梯没有上限；阶梯必须首尾相接，不能有空档或重叠",
+    },
+    "tiers.gap": {
+        "en": "starts at {lower} but the tier before it ends at {upper}; tiers must meet "
+        "with no gap or overlap",
+        "zh-CN": "从 {lower} 开始，但前一个阶梯止于 {upper}；阶梯必须首尾相接，不能有空档或重叠",
+    },
+    "tiers.upper": {
+        "en": "its upper end must be above its lower end",
+        "zh-CN": "上限必须高于下限",
+    },
+    "tiers.negative_rate": {
+        "en": "the rate cannot be negative ({rate})",
+        "zh-CN": "比例不能为负数（{rate}）",
+    },
+    "tiers.last_open": {
+        "en": 'the last tier must be open-ended (e.g. "120-:8%") so every attainment has a rate',
+        "zh-CN": "最后一个阶梯不能设上限（如“120-:8%”），这样任何达成率都有对应的比例",
+    },
+    "tiers.not_number": {
+        "en": '"{text}" in tier "{part}" is not a number',
+        "zh-CN": "阶梯“{part}”中的“{text}”不是数字",
+    },
+    # -- periods (periods) ----------------------------------------------------------------
+    "period.no_children": {
+        "en": "a {kind} cannot be broken into {into}s; {hint}",
+        "zh-CN": "{kind} 不能分解为 {into}；{hint}",
+    },
+    "period.no_parent": {
+        "en": "a {kind} has no enclosing {of}; {hint}",
+        "zh-CN": "{kind} 没有上一级的 {of}；{hint}",
+    },
+    "period.use_one_of": {"en": "use one of {choices}", "zh-CN": "请使用 {choices} 之一"},
+    "period.smallest": {"en": "it is the smallest period", "zh-CN": "它已是最小的周期"},
+    "period.largest": {"en": "it is the largest period", "zh-CN": "它已是最大的周期"},
+    # -- target decomposition and roll-up (targets.tree) --------------------------------------
+    "target.missing": {"en": "there is no target #{id}", "zh-CN": "没有目标 #{id}"},
+    "target.not_visible": {
+        "en": "you may not see target #{id}",
+        "zh-CN": "你无权查看目标 #{id}",
+    },
+    "target.not_manager": {
+        "en": "you may not change how target #{id} ({name}) is split: only its department's "
+        "head (or an admin) may",
+        "zh-CN": "你无权更改目标 #{id}（{name}）的分解：只有其所在部门的负责人（或管理员）可以",
+    },
+    "target.no_measure": {
+        "en": "target #{id} has no measure (or it was deleted)",
+        "zh-CN": "目标 #{id} 没有业绩度量（或度量已被删除）",
+    },
+    "target.rep_by_org": {
+        "en": "a rep's target cannot be split over people",
+        "zh-CN": "销售代表个人的目标不能再按人员分解",
+    },
+    "target.no_departments": {
+        "en": "the company has no departments to split into",
+        "zh-CN": "公司下没有可以分解到的部门",
+    },
+    "target.no_members": {
+        "en": "the department has no members to split into",
+        "zh-CN": "该部门没有可以分解到的成员",
+    },
+    "target.weights_count": {
+        "en": "{method} needs one weight per child: {count} ({names})",
+        "zh-CN": "{method} 分解需要为每个子目标各填一个权重，共 {count} 个（{names}）",
+    },
+    "target.weights_zero": {
+        "en": "at least one weight must be above 0",
+        "zh-CN": "至少要有一个权重大于 0",
+    },
+    "target.no_last_year": {
+        "en": "there are no actuals last year to weigh by; split equally or by custom weights",
+        "zh-CN": "去年同期没有实际业绩可作权重；请平均分解（equal）或自定义权重（custom）",
+    },
+    "target.method": {
+        "en": "must be one of {choices}",
+        "zh-CN": "分解方式必须是 {choices} 之一",
+    },
+    "target.into": {
+        "en": "say what to split into: quarter, month or week",
+        "zh-CN": "请选择分解到哪一级：quarter（季度）、month（月）或 week（周）",
+    },
+    "target.by": {
+        "en": "must be 'period' or 'org'",
+        "zh-CN": "必须是 'period'（按时间）或 'org'（按组织）",
+    },
+    "target.has_children": {
+        "en": "target #{id} already has {count} children; say replace to split it again",
+        "zh-CN": "目标 #{id} 已有 {count} 个子目标；如要重新分解，请选择替换（replace）",
+    },
+    "target.over_parent": {
+        "en": "{amount} is more than the parent's total leaves for it ({total} − locked "
+        "{locked} = {left}); file a target adjustment to change the parent",
+        "zh-CN": "{amount} 超过了上级目标留给它的额度（{total} − 已锁定 {locked} = {left}）；"
+        "如需更改上级目标，请提交目标调整",
+    },
+    "target.all_locked": {
+        "en": "{amount} is different from what the parent's total leaves, and every sibling "
+        "is locked ({total} − locked {locked} = {left}); file a target adjustment to change "
+        "the parent",
+        "zh-CN": "{amount} 与上级目标留下的额度不一致，且同级目标均已锁定"
+        "（{total} − 已锁定 {locked} = {left}）；如需更改上级目标，请提交目标调整",
+    },
+    "target.reason": {
+        "en": "say why the target should change",
+        "zh-CN": "请说明调整目标的原因",
+    },
+    "value.number": {"en": "must be a number", "zh-CN": "必须是数字"},
+    "value.non_negative": {"en": "must be a number ≥ 0", "zh-CN": "必须是 ≥ 0 的数字"},
+    "value.cents": {
+        "en": "must have at most 2 decimal places",
+        "zh-CN": "最多只能有 2 位小数",
+    },
 }
 
 
@@ -335,6 +615,18 @@ def steps(parts: Iterable[str | None]) -> Said:
     """Several steps as one explanation, joined the reader's way (``; `` or ``；``); empty
     parts are left out."""
     return Said("_steps", {"parts": [part for part in parts if part]})
+
+
+def about(name: str, problem: str) -> Said:
+    """A problem named after what it is about: ``visits: …`` (``visits：…``)."""
+    return said("problem.of", name=name, problem=problem)
+
+
+def reason(error: BaseException) -> str:
+    """What an error says: the :class:`Said` it was raised with (so it keeps both
+    languages), else its text."""
+    first = error.args[0] if error.args else None
+    return first if isinstance(first, Said) else str(error)
 
 
 def show(value: Any, language: str) -> str:

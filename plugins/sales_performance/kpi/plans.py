@@ -28,6 +28,7 @@ from formflow.records.query import form_rows
 from formflow.runtime import Work
 
 from .. import measures
+from ..explanations import about, reason, said
 from . import scoring
 
 APP = "sales_performance"
@@ -112,7 +113,7 @@ class Plan:
         for item in self.metrics:
             if item.metric.key == key:
                 return item
-        raise NotFound([FieldError("metric", f"plan '{self.name}' has no metric '{key}'")])
+        raise NotFound([FieldError("metric", said("plan.no_metric", plan=self.name, metric=key))])
 
 
 def plan_form(work: Work) -> LoadedForm:
@@ -133,14 +134,19 @@ def read_plan(values: dict[str, Any], record_id: int = 0) -> tuple[Plan | None, 
         try:
             bands = tuple(scoring.parse_bands(row["bands"])) if row.get("bands") else ()
         except ValueError as error:
-            problems.append(FieldError(f"{where}.bands", f"{key}: {error}"))
+            problems.append(FieldError(f"{where}.bands", about(key, reason(error))))
             bands = ()
         source = row.get("source") or "measure"
         if source not in SOURCES:
-            problems.append(FieldError(f"{where}.source", f"{key}: must be one of {SOURCES}"))
+            problems.append(
+                FieldError(
+                    f"{where}.source",
+                    about(key, said("kpi_plan.source", choices=", ".join(SOURCES))),
+                )
+            )
         rule = row.get("rule") or "linear"
         if source != "manual" and rule == "bands" and not bands:
-            problems.append(FieldError(f"{where}.bands", f"{key}: banded scoring needs bands"))
+            problems.append(FieldError(f"{where}.bands", about(key, said("kpi_plan.needs_bands"))))
         metric = scoring.Metric(
             key=key,
             name=row.get("name") or key,
@@ -155,16 +161,20 @@ def read_plan(values: dict[str, Any], record_id: int = 0) -> tuple[Plan | None, 
         target_kind = row.get("target_kind") or "fixed"
         target = _decimal(row.get("target"))
         if source != "manual" and not row.get("measure"):
-            problems.append(FieldError(f"{where}.measure", f"{key}: say which measure it counts"))
+            problems.append(
+                FieldError(f"{where}.measure", about(key, said("kpi_plan.needs_measure")))
+            )
         if source == "ratio" and not row.get("denominator"):
             problems.append(
-                FieldError(f"{where}.denominator", f"{key}: a ratio needs a denominator measure")
+                FieldError(f"{where}.denominator", about(key, said("kpi_plan.needs_denominator")))
             )
         if source != "manual" and target_kind == "fixed" and (target is None or target <= 0):
-            problems.append(FieldError(f"{where}.target", f"{key}: a fixed target must be above 0"))
+            problems.append(
+                FieldError(f"{where}.target", about(key, said("kpi_plan.fixed_target")))
+            )
         if source == "ratio" and target_kind == "target":
             problems.append(
-                FieldError(f"{where}.target_kind", f"{key}: a ratio's target must be fixed")
+                FieldError(f"{where}.target_kind", about(key, said("kpi_plan.ratio_target")))
             )
         metrics.append(
             PlanMetric(
@@ -180,12 +190,12 @@ def read_plan(values: dict[str, Any], record_id: int = 0) -> tuple[Plan | None, 
     problems += [
         FieldError("metrics", problem)
         for problem in scoring.check_plan([m.metric for m in metrics])
-        if not problem.startswith("the plan has no metrics") or not metrics
+        if problem.key != "plan.no_metrics" or not metrics
     ]
     try:
         grades = tuple(scoring.parse_grades(values.get("grades") or "S:90, A:80, B:70, C:60, D:0"))
     except ValueError as error:
-        problems.append(FieldError("grades", str(error)))
+        problems.append(FieldError("grades", reason(error)))
         grades = scoring.DEFAULT_GRADES
     if problems:
         return None, problems
@@ -215,7 +225,7 @@ def check_measures(work: Work, plan: Plan) -> list[FieldError]:
                 problems.append(
                     FieldError(
                         f"metrics[{i}].{field}",
-                        f"{item.metric.key}: there is no measure '{key}' (see 业绩度量)",
+                        about(item.metric.key, said("plan.unknown_measure_see", measure=key)),
                     )
                 )
     return problems

@@ -33,7 +33,7 @@ from itertools import pairwise
 
 from sales_performance.split import format_number, format_percent
 
-from ..explanations import Said, said, steps
+from ..explanations import Said, about, reason, said, steps
 
 DIMENSIONS = ("result", "process", "capability")
 DIRECTIONS = ("higher", "lower")
@@ -99,13 +99,15 @@ def attainment(actual: Decimal, target: Decimal, direction: str) -> Decimal | No
     """How far ``actual`` reached ``target`` as a fraction (1.2 = 120 %), ``None`` when
     there is no target (≤ 0). See the module docstring for lower-is-better metrics."""
     if direction not in DIRECTIONS:
-        raise ValueError(f"unknown direction {direction!r}; use one of {DIRECTIONS}")
+        raise ValueError(
+            said("kpi.unknown_direction", direction=repr(direction), choices=", ".join(DIRECTIONS))
+        )
     if target <= 0:
         return None
     if direction == "higher":
         return actual / target
     if actual < 0:
-        raise ValueError(f"a lower-is-better actual cannot be negative ({actual})")
+        raise ValueError(said("kpi.negative_actual", actual=actual))
     return BEST_WHEN_ZERO if actual == 0 else target / actual
 
 
@@ -170,17 +172,21 @@ def parse_bands(text: str) -> list[Band]:
     scores — as (fraction, score) pairs. A ``%`` after a threshold is allowed."""
     parts = [p.strip() for p in text.replace("，", ",").split(",")]
     if not any(parts):
-        raise ValueError('no bands given; write them as "80:60, 100:80, 120:100"')
+        raise ValueError(said("bands.none"))
     found: list[Band] = []
     for part in parts:
         threshold, sep, value = part.partition(":")
         if not sep:
-            raise ValueError(f'band "{part}" is not threshold:score (e.g. "80:60")')
+            raise ValueError(said("bands.form", part=part))
         band = (_number(threshold.strip().rstrip("%"), part) / HUNDRED, _number(value, part))
         if found and not band[0] > found[-1][0]:
             raise ValueError(
-                f'band "{part}": thresholds must increase from left to right, and '
-                f"{format_percent(band[0])} is not above {format_percent(found[-1][0])}"
+                said(
+                    "bands.increase",
+                    part=part,
+                    threshold=format_percent(band[0]),
+                    previous=format_percent(found[-1][0]),
+                )
             )
         found.append(band)
     return found
@@ -194,20 +200,20 @@ def format_bands(bands: Sequence[Band]) -> str:
 # -- plans and scorecards -----------------------------------------------------------------
 
 
-def check_plan(metrics: Sequence[Metric]) -> list[str]:
-    """Everything wrong with a plan, each problem naming the metric and the field; an empty
-    list means the plan can be used."""
+def check_plan(metrics: Sequence[Metric]) -> list[Said]:
+    """Everything wrong with a plan, each problem naming the metric and the field (in the
+    reader's language where shown); an empty list means the plan can be used."""
     if not metrics:
-        return ["the plan has no metrics"]
+        return [said("plan.no_metrics")]
     problems = []
     counts = Counter(m.key for m in metrics)
     for key in (k for k, n in counts.items() if n > 1):
-        problems.append(f"{key}: key is used by {counts[key]} metrics; keys must be unique")
+        problems.append(about(key, said("kpi_plan.duplicate_key", count=counts[key])))
     for m in metrics:
-        problems.extend(f"{m.label}: {problem}" for problem in _metric_problems(m))
+        problems.extend(about(m.label, problem) for problem in _metric_problems(m))
     weights = sum((m.weight for m in metrics), Decimal(0))
     if weights != HUNDRED:
-        problems.append(f"weights sum to {format_number(weights)}, not 100")
+        problems.append(said("kpi_plan.weights", weights=format_number(weights)))
     return problems
 
 
@@ -230,7 +236,7 @@ def score(metric: Metric, actual: Decimal, target: Decimal, *, explain: bool = T
     elif metric.rule == "bands":
         value, rule = bands_explained(att, metric.bands)
     else:
-        raise ValueError(f"{metric.label}: unknown rule {metric.rule!r}; use one of {RULES}")
+        raise ValueError(_unknown_rule(metric))
     return MetricScore(actual, target, att, value, steps([how, rule]))
 
 
@@ -239,13 +245,13 @@ def _rule(metric: Metric, attainment: Decimal) -> Decimal:
         return linear(attainment, metric.floor, metric.cap)
     if metric.rule == "bands":
         return bands(attainment, metric.bands)
-    raise ValueError(f"{metric.label}: unknown rule {metric.rule!r}; use one of {RULES}")
+    raise ValueError(_unknown_rule(metric))
 
 
 def manual(metric: Metric, score: Decimal, comment: str = "") -> MetricScore:
     """A score a manager gave by hand (no actual, no target), kept with their comment."""
     if score < 0:
-        raise ValueError(f"{metric.label}: a manual score cannot be negative ({score})")
+        raise ValueError(about(metric.label, said("kpi.negative_manual", score=score)))
     how = said(
         "kpi.manual_comment" if comment else "kpi.manual",
         score=format_number(score),
@@ -305,10 +311,10 @@ def grade_explained(
 ) -> tuple[str, Said]:
     """:func:`grade` and the minimum that decided it."""
     if not bands:
-        raise ValueError("no grades given")
+        raise ValueError(said("grades.empty"))
     ordered = sorted(bands, key=lambda band: band[0], reverse=True)
     if len({minimum for minimum, _ in ordered}) != len(ordered):
-        raise ValueError("two grades have the same minimum score")
+        raise ValueError(said("grades.same_minimum"))
     for minimum, name in ordered:
         if score >= minimum:
             return name, said(
@@ -326,15 +332,15 @@ def parse_grades(text: str) -> list[tuple[Decimal, str]]:
     minimum score — as (minimum, grade) pairs for :func:`grade`."""
     parts = [p.strip() for p in text.replace("，", ",").split(",")]
     if not any(parts):
-        raise ValueError('no grades given; write them as "S:90, A:80, B:70, C:60, D:0"')
+        raise ValueError(said("grades.none"))
     found: list[tuple[Decimal, str]] = []
     for part in parts:
         name, sep, minimum = part.partition(":")
         if not sep or not name.strip():
-            raise ValueError(f'grade "{part}" is not grade:minimum (e.g. "A:80")')
-        value = _number(minimum, part, "grade")
+            raise ValueError(said("grades.form", part=part))
+        value = _number(minimum, part, "grades")
         if any(value == seen for seen, _ in found):
-            raise ValueError(f'grade "{part}": another grade has the minimum {minimum.strip()}')
+            raise ValueError(said("grades.same", part=part, minimum=minimum.strip()))
         found.append((value, name.strip()))
     return found
 
@@ -369,43 +375,56 @@ def _attainment_explained(
     )
 
 
-def _metric_problems(m: Metric) -> list[str]:
+def _metric_problems(m: Metric) -> list[Said]:
     problems = []
     if not m.weight > 0:
-        problems.append(f"weight must be more than 0, not {format_number(m.weight)}")
-    if m.dimension not in DIMENSIONS:
-        problems.append(f"dimension {m.dimension!r} is not one of {', '.join(DIMENSIONS)}")
-    if m.direction not in DIRECTIONS:
-        problems.append(f"direction {m.direction!r} is not one of {', '.join(DIRECTIONS)}")
-    if m.rule not in RULES:
-        problems.append(f"rule {m.rule!r} is not one of {', '.join(RULES)}")
+        problems.append(said("kpi_plan.weight", weight=format_number(m.weight)))
+    for field, value, choices in (
+        ("dimension", m.dimension, DIMENSIONS),
+        ("direction", m.direction, DIRECTIONS),
+        ("rule", m.rule, RULES),
+    ):
+        if value not in choices:
+            problems.append(
+                said(f"kpi_plan.{field}", value=repr(value), choices=", ".join(choices))
+            )
     if m.rule == "linear" and m.floor > m.cap:
-        problems.append(f"floor {format_percent(m.floor)} is above cap {format_percent(m.cap)}")
+        problems.append(
+            said(
+                "kpi_plan.floor_above_cap", floor=format_percent(m.floor), cap=format_percent(m.cap)
+            )
+        )
     if m.rule == "bands":
         if not m.bands:
-            problems.append("bands: none given")
+            problems.append(said("kpi_plan.no_bands"))
         else:
             try:
                 _check_increasing(m.bands)
             except ValueError as error:
-                problems.append(f"bands: {error}")
+                problems.append(said("kpi_plan.bands", problem=reason(error)))
     return problems
+
+
+def _unknown_rule(metric: Metric) -> Said:
+    return about(
+        metric.label, said("kpi.unknown_rule", rule=repr(metric.rule), choices=", ".join(RULES))
+    )
 
 
 def _check_increasing(bands: Sequence[Band]) -> None:
     for (low, _), (high, _) in pairwise(bands):
         if not high > low:
             raise ValueError(
-                f"thresholds must strictly increase, but {format_percent(high)} follows "
-                f"{format_percent(low)}"
+                said("bands.strictly", high=format_percent(high), low=format_percent(low))
             )
 
 
-def _number(text: str, part: str, what: str = "band") -> Decimal:
+def _number(text: str, part: str, what: str = "bands") -> Decimal:
+    """``text`` as a number; ``what`` says where it was typed (``bands`` or ``grades``)."""
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
         value = Decimal("NaN")
     if not value.is_finite():
-        raise ValueError(f'"{text.strip()}" in {what} "{part}" is not a number')
+        raise ValueError(said(f"{what}.not_number", text=text.strip(), part=part))
     return value
