@@ -37,6 +37,7 @@ from formflow.records.query import form_rows
 from formflow.runtime import Work
 
 from .. import measures
+from ..explanations import about, reason, said
 from ..periods import Period
 from . import rules as arithmetic
 
@@ -135,23 +136,33 @@ def read_plan(
         where = f"rules[{i}]"
         key = row.get("key") or f"rule_{i + 1}"
         if key in seen:
-            problems.append(FieldError(f"{where}.key", f"{key}: two rules have this key"))
+            problems.append(
+                FieldError(f"{where}.key", about(key, said("incentive_plan.duplicate_key")))
+            )
         seen.add(key)
         kind = row.get("kind") or "commission"
         if kind not in KINDS:
-            problems.append(FieldError(f"{where}.kind", f"{key}: must be one of {KINDS}"))
+            problems.append(
+                FieldError(
+                    f"{where}.kind",
+                    about(key, said("incentive_plan.kind", choices=", ".join(KINDS))),
+                )
+            )
             continue
         for needed in NEEDS[kind]:
             if row.get(needed) in (None, ""):
                 problems.append(
-                    FieldError(f"{where}.{needed}", f"{key}: a {kind} rule needs {needed}")
+                    FieldError(
+                        f"{where}.{needed}",
+                        about(key, said("incentive_plan.needs", kind=kind, field=needed)),
+                    )
                 )
         tiers: tuple[arithmetic.Tier, ...] = ()
         if row.get("tiers"):
             try:
                 tiers = arithmetic.parse_tiers(row["tiers"])
             except ValueError as error:
-                problems.append(FieldError(f"{where}.tiers", f"{key}: {error}"))
+                problems.append(FieldError(f"{where}.tiers", about(key, reason(error))))
         mode = row.get("mode") or "marginal"
         if (
             kind == "commission"
@@ -161,8 +172,7 @@ def read_plan(
             problems.append(
                 FieldError(
                     f"{where}.mode",
-                    f"{key}: marginal tiers slice the base itself, so attainment must be "
-                    "measured on the same measure; use retroactive, or drop target_measure",
+                    about(key, said("incentive_plan.marginal_target")),
                 )
             )
         found.append(
@@ -185,11 +195,11 @@ def read_plan(
             )
         )
     if not found and not problems:
-        problems.append(FieldError("rules", "the plan has no rules"))
+        problems.append(FieldError("rules", said("plan.no_rules")))
     try:
         effective = dt.date.fromisoformat(str(values.get("effective_from")))
     except ValueError:
-        problems.append(FieldError("effective_from", "must be a date"))
+        problems.append(FieldError("effective_from", said("plan.must_be_date")))
         effective = dt.date.min
     kind = values.get("period_kind") or "month"
     if problems:
@@ -216,7 +226,10 @@ def check_measures(work: Work, plan: IncentivePlan) -> list[FieldError]:
             key = getattr(rule, field)
             if key and key not in known:
                 problems.append(
-                    FieldError(f"rules[{i}].{field}", f"{rule.key}: there is no measure '{key}'")
+                    FieldError(
+                        f"rules[{i}].{field}",
+                        about(rule.key, said("plan.unknown_measure", measure=key)),
+                    )
                 )
     return problems
 

@@ -95,13 +95,13 @@ def parse_tiers(text: str) -> tuple[Tier, ...]:
     :func:`check_tiers`; errors quote the tier at fault."""
     parts = [p.strip() for p in text.replace("，", ",").split(",")]
     if not any(parts):
-        raise ValueError('no tiers given; write them as "0-80:2%, 80-100:4%, 100-:6%"')
+        raise ValueError(said("tiers.none"))
     tiers: list[Tier] = []
     for i, part in enumerate(parts):
         span, sep, rate = part.partition(":")
         lower, dash, upper = span.strip().partition("-")
         if not sep or not dash:
-            raise ValueError(f'tier "{part}" is not from-to:rate (e.g. "80-100:4%", "120-:8%")')
+            raise ValueError(said("tiers.form", part=part))
         tier = Tier(
             _percent(lower, part),
             _percent(upper, part) if upper.strip() else None,
@@ -109,7 +109,7 @@ def parse_tiers(text: str) -> tuple[Tier, ...]:
         )
         problem = _tier_problem(tiers[-1] if tiers else None, tier, last=i == len(parts) - 1)
         if problem:
-            raise ValueError(f'tier "{part}": {problem}')
+            raise ValueError(said("tiers.typed", part=part, problem=problem))
         tiers.append(tier)
     return tuple(tiers)
 
@@ -118,11 +118,11 @@ def check_tiers(tiers: Sequence[Tier]) -> None:
     """Raise ``ValueError`` unless the tiers start at 0 %, each begins where the one before
     ends, only the last is open-ended, and no rate is negative."""
     if not tiers:
-        raise ValueError("no tiers given")
+        raise ValueError(said("tiers.empty"))
     for i, tier in enumerate(tiers):
         problem = _tier_problem(tiers[i - 1] if i else None, tier, last=i == len(tiers) - 1)
         if problem:
-            raise ValueError(f"tier {tier.label}: {problem}")
+            raise ValueError(said("tiers.tier", tier=tier.label, problem=problem))
 
 
 def format_tiers(tiers: Sequence[Tier]) -> str:
@@ -496,25 +496,21 @@ def _share_text(share: str, exact: Decimal, part: Decimal) -> Said:
     return said("share", share=share, exact=format_number(exact, 6))
 
 
-def _tier_problem(previous: Tier | None, tier: Tier, *, last: bool) -> str | None:
+def _tier_problem(previous: Tier | None, tier: Tier, *, last: bool) -> Said | None:
     if previous is None and tier.lower != 0:
-        return f"the first tier must start at 0 %, not {format_percent(tier.lower)}"
+        return said("tiers.first", lower=format_percent(tier.lower))
     if previous is not None and tier.lower != previous.upper:
-        ended = (
-            "is open-ended"
-            if previous.upper is None
-            else f"ends at {format_percent(previous.upper)}"
-        )
-        return (
-            f"starts at {format_percent(tier.lower)} but the tier before it {ended}; "
-            "tiers must meet with no gap or overlap"
+        if previous.upper is None:
+            return said("tiers.after_open", lower=format_percent(tier.lower))
+        return said(
+            "tiers.gap", lower=format_percent(tier.lower), upper=format_percent(previous.upper)
         )
     if tier.upper is not None and tier.upper <= tier.lower:
-        return "its upper end must be above its lower end"
+        return said("tiers.upper")
     if tier.rate < 0:
-        return f"the rate cannot be negative ({format_percent(tier.rate)})"
+        return said("tiers.negative_rate", rate=format_percent(tier.rate))
     if last and tier.upper is not None:
-        return 'the last tier must be open-ended (e.g. "120-:8%") so every attainment has a rate'
+        return said("tiers.last_open")
     return None
 
 
@@ -525,5 +521,5 @@ def _percent(text: str, part: str) -> Decimal:
     except InvalidOperation:
         value = Decimal("NaN")
     if not value.is_finite():
-        raise ValueError(f'"{text.strip()}" in tier "{part}" is not a number')
+        raise ValueError(said("tiers.not_number", text=text.strip(), part=part))
     return value / HUNDRED
