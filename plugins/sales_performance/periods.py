@@ -139,7 +139,9 @@ class Period:
         """The enclosing period of a coarser ``kind``. For a week that is the month, quarter
         or year holding its Thursday, as ISO numbers weeks."""
         if kind not in KINDS or KINDS.index(kind) >= KINDS.index(self.kind):
-            raise ValueError(f"a {self.kind} has no enclosing {kind}; {_coarser(self.kind)}")
+            raise ValueError(
+                _said("period.no_parent", kind=self.kind, of=kind, hint=_coarser(self.kind))
+            )
         anchor = self.start + dt.timedelta(days=3) if self.kind == "week" else self.start
         return Period.containing(kind, anchor)
 
@@ -149,7 +151,9 @@ class Period:
         period — the first and last may straddle its edges; weigh them by
         :meth:`overlap_days`."""
         if kind not in KINDS or KINDS.index(kind) <= KINDS.index(self.kind):
-            raise ValueError(f"a {self.kind} cannot be broken into {kind}s; {_finer(self.kind)}")
+            raise ValueError(
+                _said("period.no_children", kind=self.kind, into=kind, hint=_finer(self.kind))
+            )
         found = []
         child = Period.containing(kind, self.start)
         while child.start < self.end:
@@ -247,9 +251,21 @@ def _weeks_in(iso_year: int) -> int:
 
 def _coarser(kind: str) -> str:
     above = KINDS[: KINDS.index(kind)]
-    return f"use one of {', '.join(above)}" if above else "it is the largest period"
+    return (
+        _said("period.use_one_of", choices=", ".join(above)) if above else _said("period.largest")
+    )
 
 
 def _finer(kind: str) -> str:
     below = KINDS[KINDS.index(kind) + 1 :]
-    return f"use one of {', '.join(below)}" if below else "it is the smallest period"
+    return (
+        _said("period.use_one_of", choices=", ".join(below)) if below else _said("period.smallest")
+    )
+
+
+def _said(key: str, **params: object) -> str:
+    """A message in either language (:func:`explanations.said`, imported late as
+    :func:`elapsed_share_explained` does)."""
+    from .explanations import said
+
+    return said(key, **params)

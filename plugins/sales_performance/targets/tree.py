@@ -41,6 +41,7 @@ from formflow.records.query import form_rows
 from formflow.runtime import Work
 
 from .. import measures, org
+from ..explanations import reason, said
 from ..periods import Period, prorate_explained
 from ..split import format_number, largest_remainder, largest_remainder_explained
 
@@ -139,7 +140,7 @@ def load(work: Work, target_id: int) -> Target:
     loaded = target_form(work)
     record = work.session.get(Record, target_id)
     if record is None or record.deleted_at is not None or record.form_id != loaded.form.id:
-        raise NotFound(f"there is no target #{target_id}")
+        raise NotFound(said("target.missing", id=target_id))
     return _target(loaded, record)
 
 
@@ -188,15 +189,12 @@ def visible(work: Work, target: Target) -> bool:
 
 def _check_sees(work: Work, target: Target) -> None:
     if not visible(work, target):
-        raise Forbidden(f"you may not see target #{target.id}")
+        raise Forbidden(said("target.not_visible", id=target.id))
 
 
 def _check_manages(work: Work, target: Target) -> None:
     if not org.may_manage(work, target.department, target.member):
-        raise Forbidden(
-            f"you may not change how target #{target.id} ({target.name}) is split: only its "
-            "department's head (or an admin) may"
-        )
+        raise Forbidden(said("target.not_manager", id=target.id, name=target.name))
 
 
 def quantum_of(work: Work, target: Target) -> Decimal:
@@ -213,9 +211,7 @@ def measure_of(work: Work, target: Target) -> measures.Measure:
     for measure in measures.all_measures(work).values():
         if measure.record_id == target.measure_id:
             return measure
-    raise BadRequest(
-        [FieldError("measure", f"target #{target.id} has no measure (or it was deleted)")]
-    )
+    raise BadRequest([FieldError("measure", said("target.no_measure", id=target.id))])
 
 
 # -- decomposing ------------------------------------------------------------------------------
@@ -237,7 +233,7 @@ def period_children(target: Target, into: str) -> list[Child]:
     try:
         periods = target.period.children(into)
     except ValueError as error:
-        raise BadRequest([FieldError("into", str(error), "invalid")]) from None
+        raise BadRequest([FieldError("into", reason(error), "invalid")]) from None
     found = []
     for period in periods:
         weight = Decimal(period.overlap_days(target.period)) if into == "week" else Decimal(1)
@@ -261,7 +257,7 @@ def _base_name(target: Target) -> str:
 
 def org_children(work: Work, target: Target) -> list[Child]:
     if target.level == "rep":
-        raise BadRequest([FieldError("by", "a rep's target cannot be split over people")])
+        raise BadRequest([FieldError("by", said("target.rep_by_org"))])
     departments = list(
         work.session.scalars(
             select(Department)
@@ -270,7 +266,7 @@ def org_children(work: Work, target: Target) -> list[Child]:
         )
     )
     if target.department is None and not departments:
-        raise BadRequest([FieldError("department", "the company has no departments to split into")])
+        raise BadRequest([FieldError("department", said("target.no_departments"))])
     level = LEVELS[min(LEVELS.index(target.level) + 1, len(LEVELS) - 2)]
     if departments:
         return [
@@ -279,7 +275,7 @@ def org_children(work: Work, target: Target) -> list[Child]:
         ]
     members = sorted(org.members_of(work, target.department, below=False))
     if not members:
-        raise BadRequest([FieldError("department", "the department has no members to split into")])
+        raise BadRequest([FieldError("department", said("target.no_members"))])
     names = dict(
         work.session.execute(select(User.id, User.display_name).where(User.id.in_(members))).all()
     )
@@ -300,8 +296,12 @@ def _weights_from(
                 [
                     FieldError(
                         "weights",
-                        f"{method} needs one weight per child: {len(children)} "
-                        f"({', '.join(c.name for c in children)})",
+                        said(
+                            "target.weights_count",
+                            method=method,
+                            count=len(children),
+                            names=", ".join(c.name for c in children),
+                        ),
                         "invalid",
                     )
                 ]
@@ -311,12 +311,12 @@ def _weights_from(
             try:
                 value = Decimal(str(raw))
             except ArithmeticError:
-                raise BadRequest([FieldError(f"weights[{i}]", "must be a number")]) from None
+                raise BadRequest([FieldError(f"weights[{i}]", said("value.number"))]) from None
             if not value.is_finite() or value < 0:
-                raise BadRequest([FieldError(f"weights[{i}]", "must be a number ≥ 0")])
+                raise BadRequest([FieldError(f"weights[{i}]", said("value.non_negative"))])
             found.append(value * children[i].weight)
         if not any(found):
-            raise BadRequest([FieldError("weights", "at least one weight must be above 0")])
+            raise BadRequest([FieldError("weights", said("target.weights_zero"))])
         return found
     if method == "last_year":
         measure = measure_of(work, target)
@@ -326,17 +326,9 @@ def _weights_from(
             got = measures.actuals(work, measure, last.start, last.end, None)
             found.append(_owned_sum(work, got, child.department, child.member, child.level))
         if not any(found):
-            raise BadRequest(
-                [
-                    FieldError(
-                        "method",
-                        "there are no actuals last year to weigh by; split equally or by "
-                        "custom weights",
-                    )
-                ]
-            )
+            raise BadRequest([FieldError("method", said("target.no_last_year"))])
         return found
-    raise BadRequest([FieldError("method", f"must be one of {', '.join(METHODS)}")])
+    raise BadRequest([FieldError("method", said("target.method", choices=", ".join(METHODS)))])
 
 
 def _owned_sum(
@@ -362,23 +354,22 @@ def decompose(
     target = load(work, target_id)
     _check_manages(work, target)
     if method not in METHODS:
-        raise BadRequest([FieldError("method", f"must be one of {', '.join(METHODS)}")])
+        raise BadRequest([FieldError("method", said("target.method", choices=", ".join(METHODS)))])
     if by == "period":
         if into is None:
-            raise BadRequest([FieldError("into", "say what to split into: quarter, month or week")])
+            raise BadRequest([FieldError("into", said("target.into"))])
         children = period_children(target, into)
     elif by == "org":
         children = org_children(work, target)
     else:
-        raise BadRequest([FieldError("by", "must be 'period' or 'org'")])
+        raise BadRequest([FieldError("by", said("target.by"))])
     existing = children_of(work, target.id)
     if existing and not replace:
         raise BadRequest(
             [
                 FieldError(
                     "replace",
-                    f"target #{target.id} already has {len(existing)} children; say replace "
-                    "to split it again",
+                    said("target.has_children", id=target.id, count=len(existing)),
                     "conflict",
                 )
             ]
@@ -467,22 +458,14 @@ def override(
     free = [c for c in siblings if not c.locked]
     rest = parent.amount - fixed - new
     if rest < 0 or (not free and rest != 0):
-        what = (
-            "more than the parent's total leaves for it"
-            if rest < 0
-            else "different from what the parent's total leaves, and every sibling is locked"
+        refused = said(
+            "target.over_parent" if rest < 0 else "target.all_locked",
+            amount=format_number(new),
+            total=format_number(parent.amount),
+            locked=format_number(fixed),
+            left=format_number(parent.amount - fixed),
         )
-        raise BadRequest(
-            [
-                FieldError(
-                    "amount",
-                    f"{format_number(new)} is {what} ({format_number(parent.amount)} − locked "
-                    f"{format_number(fixed)} = {format_number(parent.amount - fixed)}); "
-                    "file a target adjustment to change the parent",
-                    "maximum",
-                )
-            ]
-        )
+        raise BadRequest([FieldError("amount", refused, "maximum")])
     loaded = target_form(work)
     _set_amount(work, loaded, target, new, locked=True)
     if free:
@@ -498,11 +481,11 @@ def _amount(raw: Any) -> Decimal:
     try:
         value = Decimal(str(raw))
     except ArithmeticError:
-        raise BadRequest([FieldError("amount", "must be a number")]) from None
+        raise BadRequest([FieldError("amount", said("value.number"))]) from None
     if not value.is_finite() or value < 0:
-        raise BadRequest([FieldError("amount", "must be a number ≥ 0")])
+        raise BadRequest([FieldError("amount", said("value.non_negative"))])
     if value != value.quantize(CENT):
-        raise BadRequest([FieldError("amount", "must have at most 2 decimal places")])
+        raise BadRequest([FieldError("amount", said("value.cents"))])
     return value
 
 
@@ -539,7 +522,7 @@ def adjustment_form(work: Work) -> LoadedForm:
 
 def request_adjustment(work: Work, target: Target, new: Decimal, reason: str | None) -> int:
     if not reason:
-        raise BadRequest([FieldError("reason", "say why the target should change")])
+        raise BadRequest([FieldError("reason", said("target.reason"))])
     row = records.create_as_step(
         work,
         adjustment_form(work),
