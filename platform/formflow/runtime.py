@@ -25,27 +25,28 @@ from .db import Database, DriverStatement, utcnow
 from .fields import FieldTypeRegistry, field_types
 
 if TYPE_CHECKING:
-    from .definitions.spec import FormSpec
     from .extensions import PluginManager
     from .people.models import User
 
 
 class SpecCache:
-    """Compiled specs by (form id, version); versions never change once published."""
+    """Compiled specs by (form id, version, field types version, digest): versions never
+    change once published. Also holds what is built from a spec and a form's row alone
+    (``definitions.service`` keeps its LoadedForms here), under keys of their own."""
 
     def __init__(self, size: int = 512) -> None:
-        self._specs: OrderedDict[tuple[int, int, int, str], FormSpec] = OrderedDict()
+        self._specs: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._size = size
         self._lock = Lock()
 
-    def get(self, key: tuple[int, int, int, str]) -> FormSpec | None:
+    def get(self, key: tuple[Any, ...]) -> Any:
         with self._lock:
             spec = self._specs.get(key)
             if spec is not None:
                 self._specs.move_to_end(key)
             return spec
 
-    def put(self, key: tuple[int, int, int, str], spec: FormSpec) -> None:
+    def put(self, key: tuple[Any, ...], spec: Any) -> None:
         with self._lock:
             self._specs[key] = spec
             while len(self._specs) > self._size:

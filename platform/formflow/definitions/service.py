@@ -107,10 +107,19 @@ def _updated_at_reader(dialect: Any) -> Any:
 
 
 def _loaded(work: Work, row: Any) -> LoadedForm:
+    # The same row (same names, titles, version, update time and definition digest) gives
+    # the same immutable LoadedForm: kept beside the specs, so a request skips rebuilding it.
+    runtime = work.runtime
+    key = ("loaded", runtime.field_types.version, *row)
+    found = runtime.specs.get(key)
+    if found is not None:
+        return found
     app = AppRef(row[0], row[1], row[2])
     updated_at = _updated_at_reader(work.connection.dialect)
     form = FormRef(row[3], row[4], row[5], row[6], updated_at(row[7]) if updated_at else row[7])
-    return LoadedForm(app, form, _cached_spec(work, app, form, form.current_version, row[8]))
+    loaded = LoadedForm(app, form, _cached_spec(work, app, form, form.current_version, row[8]))
+    runtime.specs.put(key, loaded)
+    return loaded
 
 
 def split_name(name: str) -> tuple[str, str]:
