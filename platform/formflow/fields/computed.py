@@ -78,14 +78,15 @@ class Formula(FieldType):
 
     def store(self, value: Any, field: FieldSpec) -> Any:
         """The evaluator's result as this formula stores it; None when it does not fit."""
-        if value is None or value == "":
+        if value is None:
             return None
         result = self.result(field)
         if result in ("number", "money", "percent"):
-            if isinstance(value, bool) or not isinstance(value, Decimal | int):
-                return None
-            value = Decimal(value)
-            if not value.is_finite() or abs(value) >= MAX_MAGNITUDE:
+            if type(value) is not Decimal:
+                if isinstance(value, bool) or not isinstance(value, Decimal | int):
+                    return None
+                value = Decimal(value)
+            if not value.is_finite() or value.copy_abs() >= MAX_MAGNITUDE:
                 return None
             quantum = field.cache.get("quantum", False)
             if quantum is False:
@@ -97,6 +98,8 @@ class Formula(FieldType):
                 value = value.quantize(quantum, rounding=ROUND_HALF_UP)
                 return value if result == "money" else to_json_number(value)
             return to_json_number(value)
+        if value == "":
+            return None
         if result == "boolean":
             return value if isinstance(value, bool) else None
         if result == "date":

@@ -17,6 +17,11 @@ TEXTAREA_CAP = 100_000
 
 def clean_text(raw: Any, cap: int = TEXTAREA_CAP) -> str | None:
     """Trimmed text, None when empty; numbers are accepted as their plain text."""
+    if type(raw) is str:  # the common case first
+        value = raw.strip()
+        if len(value) > cap:
+            raise FieldValueError(f"must be at most {cap} characters", "maxLength", limit=cap)
+        return value or None
     if raw is None:
         return None
     if isinstance(raw, bool):

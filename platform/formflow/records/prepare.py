@@ -132,14 +132,17 @@ def _prepare_rows(
     for i, row in enumerate(rows):
         prepared: Values = {}
         for key, raw_value in row.items():
-            path = f"{f.key}[{i}].{key}"
             child = children.get(key) if isinstance(key, str) else None
             if child is None:
-                errors.append(FieldError(path, "is not a field of this subform", "unknown"))
+                errors.append(
+                    FieldError(f"{f.key}[{i}].{key}", "is not a field of this subform", "unknown")
+                )
                 continue
             if not child.stores:
                 errors.append(
-                    FieldError(path, "is display-only and holds no value", "display_only")
+                    FieldError(
+                        f"{f.key}[{i}].{key}", "is display-only and holds no value", "display_only"
+                    )
                 )
                 continue
             if child.computed:
@@ -147,7 +150,9 @@ def _prepare_rows(
             try:
                 value = child.type.coerce(raw_value, child)
             except FieldValueError as error:
-                errors.append(FieldError(path, error.message, error.code, error.params))
+                errors.append(
+                    FieldError(f"{f.key}[{i}].{key}", error.message, error.code, error.params)
+                )
                 continue
             if value is not None:
                 prepared[key] = value
@@ -367,12 +372,17 @@ def _required(
         if f.required and not f.computed and values.get(f.key) is None:
             errors.append(FieldError(f.key, "is required", "required"))
         if f.has_rows:
-            required_children = [c for c in f.children if c.required and not c.computed]
+            required_children = f.cache.get("required_children")
+            if required_children is None:
+                required_children = f.cache["required_children"] = [
+                    c for c in f.children if c.required and not c.computed
+                ]
             for i, row in enumerate(values.get(f.key) or ()):
                 for child in required_children:
-                    path = f"{f.key}[{i}].{child.key}"
-                    if path not in hidden and row.get(child.key) is None:
-                        errors.append(FieldError(path, "is required", "required"))
+                    if row.get(child.key) is None:
+                        path = f"{f.key}[{i}].{child.key}"
+                        if path not in hidden:
+                            errors.append(FieldError(path, "is required", "required"))
     return errors
 
 
