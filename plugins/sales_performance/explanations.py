@@ -366,6 +366,34 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "floor {floor} is above cap {cap}",
         "zh-CN": "起评线 {floor} 高于封顶 {cap}",
     },
+    "kpi_plan.weight_number": {
+        "en": "weight must be a number, not {value}",
+        "zh-CN": "权重必须是数字，当前为 {value}",
+    },
+    "kpi_plan.floor": {
+        "en": "floor must be a percentage ≥ 0, not {value}",
+        "zh-CN": "起评线必须是 ≥ 0 的百分比，当前为 {value}",
+    },
+    "kpi_plan.cap": {
+        "en": "cap must be a percentage ≥ 0, not {value}",
+        "zh-CN": "封顶必须是 ≥ 0 的百分比，当前为 {value}",
+    },
+    "kpi_plan.target_number": {
+        "en": "the target must be a number, not {value}",
+        "zh-CN": "目标值必须是数字，当前为 {value}",
+    },
+    "kpi_plan.of": {
+        "en": "must be one of {choices}",
+        "zh-CN": "统计范围必须是 {choices} 之一",
+    },
+    "kpi_plan.target_kind": {
+        "en": "must be one of {choices}",
+        "zh-CN": "目标来源必须是 {choices} 之一",
+    },
+    "kpi_plan.period_kind": {
+        "en": "must be one of {choices}",
+        "zh-CN": "考核周期必须是 {choices} 之一",
+    },
     "kpi_plan.no_bands": {"en": "bands: none given", "zh-CN": "分段：未填写"},
     "kpi_plan.bands": {"en": "bands: {problem}", "zh-CN": "分段：{problem}"},
     "kpi.unknown_direction": {
@@ -445,6 +473,42 @@ MESSAGES: dict[str, dict[str, str]] = {
         "same measure; use retroactive, or drop target_measure",
         "zh-CN": "分段累进按基数本身切分阶梯，达成率必须用同一个度量计算；"
         "请改用全额追溯（retroactive），或清空达成率度量（target_measure）",
+    },
+    "incentive_plan.mode": {
+        "en": "must be one of {choices}",
+        "zh-CN": "阶梯方式必须是 {choices} 之一",
+    },
+    "incentive_plan.period_kind": {
+        "en": "must be one of {choices}",
+        "zh-CN": "结算周期必须是 {choices} 之一",
+    },
+    "incentive_plan.rate": {
+        "en": "the rate must be a percentage ≥ 0, not {value}",
+        "zh-CN": "比例必须是 ≥ 0 的百分比，当前为 {value}",
+    },
+    "incentive_plan.amount": {
+        "en": "the amount must be a number ≥ 0 with at most 2 decimal places, not {value}",
+        "zh-CN": "金额必须是 ≥ 0 的数字，最多 2 位小数，当前为 {value}",
+    },
+    "incentive_plan.cap_amount": {
+        "en": "the cap must be a number ≥ 0 with at most 2 decimal places, not {value}",
+        "zh-CN": "封顶金额必须是 ≥ 0 的数字，最多 2 位小数，当前为 {value}",
+    },
+    "incentive_plan.cap_multiple": {
+        "en": "the cap multiple must be a number ≥ 0, not {value}",
+        "zh-CN": "封顶倍数必须是 ≥ 0 的数字，当前为 {value}",
+    },
+    "incentive_plan.gate_score": {
+        "en": "the gate must be a score ≥ 0, not {value}",
+        "zh-CN": "KPI门槛分必须是 ≥ 0 的分数，当前为 {value}",
+    },
+    "incentive_plan.gate_factor": {
+        "en": "the factor below the gate must be from 0 % to 100 %, not {value}",
+        "zh-CN": "未达门槛系数必须在 0 % 到 100 % 之间，当前为 {value}",
+    },
+    "incentive_plan.top_n": {
+        "en": "top N must be a whole number ≥ 1, not {value}",
+        "zh-CN": "前N名必须是 ≥ 1 的整数，当前为 {value}",
     },
     "tiers.none": {
         "en": 'no tiers given; write them as "0-80:2%, 80-100:4%, 100-:6%"',

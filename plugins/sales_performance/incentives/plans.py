@@ -22,8 +22,9 @@ clawback       measure — what was paid on records that no longer count (cancel
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import suppress
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
@@ -38,7 +39,9 @@ from formflow.runtime import Work
 
 from .. import measures
 from ..explanations import about, reason, said
+from ..periods import KINDS as PERIOD_KINDS
 from ..periods import Period
+from ..split import CENT, format_number, format_percent
 from . import rules as arithmetic
 
 APP = "sales_performance"
@@ -122,8 +125,70 @@ def plan_form(work: Work) -> LoadedForm:
     return get_form(work, f"{APP}.incentive_plan")
 
 
-def _decimal(raw: Any) -> Decimal | None:
-    return None if raw is None or raw == "" else Decimal(str(raw))
+@dataclass(frozen=True)
+class Column:
+    """What a rule's number column may hold: at least ``least``, at most ``most``; a
+    ``whole`` number; whole ``cents``; shown as a percentage when the form types it as one.
+    ``message`` says all of it, so one message fits whatever was wrong."""
+
+    message: str
+    least: Decimal = Decimal(0)
+    most: Decimal | None = None
+    whole: bool = False
+    cents: bool = False
+    percent: bool = False
+
+
+#: Every number column a rule converts, checked when the plan is saved — whatever the form's
+#: definition (which an admin may republish) lets through — so the arithmetic's own guards
+#: (a negative rate or cap, a gate factor outside 0–1, top N below 1) never see a saved value.
+COLUMNS = {
+    "rate": Column("incentive_plan.rate", percent=True),
+    "amount": Column("incentive_plan.amount", cents=True),
+    "cap_amount": Column("incentive_plan.cap_amount", cents=True),
+    "cap_multiple": Column("incentive_plan.cap_multiple"),
+    "gate_score": Column("incentive_plan.gate_score"),
+    "gate_factor": Column("incentive_plan.gate_factor", most=Decimal(1), percent=True),
+    "top_n": Column("incentive_plan.top_n", least=Decimal(1), whole=True),
+}
+
+
+def _number(raw: Any) -> Decimal | None:
+    """``raw`` as a finite Decimal, or None when it is not a number."""
+    if isinstance(raw, bool):
+        return None
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def _fits(value: Decimal, column: Column) -> bool:
+    if value < column.least or (column.most is not None and value > column.most):
+        return False
+    try:
+        if column.whole and value != value.to_integral_value():
+            return False
+        return not column.cents or value == value.quantize(CENT)
+    except InvalidOperation:  # too many digits to round: no sensible amount
+        return False
+
+
+def _column(row: dict[str, Any], field: str, where: str, key: str) -> Decimal | FieldError | None:
+    """A rule's number column: None when empty, its value, or the problem with it."""
+    raw = row.get(field)
+    if raw is None or raw == "":
+        return None
+    column = COLUMNS[field]
+    value = _number(raw)
+    if value is not None and _fits(value, column):
+        return value
+    shown = str(raw)
+    if value is not None:
+        with suppress(InvalidOperation):  # too many digits to round: shown as typed
+            shown = format_percent(value) if column.percent else format_number(value)
+    return FieldError(f"{where}.{field}", about(key, said(column.message, value=shown)))
 
 
 def read_plan(
@@ -160,10 +225,24 @@ def read_plan(
         tiers: tuple[arithmetic.Tier, ...] = ()
         if row.get("tiers"):
             try:
-                tiers = arithmetic.parse_tiers(row["tiers"])
+                tiers = arithmetic.parse_tiers(str(row["tiers"]))
             except ValueError as error:
                 problems.append(FieldError(f"{where}.tiers", about(key, reason(error))))
         mode = row.get("mode") or "marginal"
+        if mode not in arithmetic.MODES:
+            problems.append(
+                FieldError(
+                    f"{where}.mode",
+                    about(key, said("incentive_plan.mode", choices=", ".join(arithmetic.MODES))),
+                )
+            )
+        numbers: dict[str, Decimal | None] = {}
+        for field in COLUMNS:
+            read = _column(row, field, where, key)
+            if isinstance(read, FieldError):
+                problems.append(read)
+                read = None
+            numbers[field] = read
         if (
             kind == "commission"
             and mode == "marginal"
@@ -184,13 +263,13 @@ def read_plan(
                 target_measure=row.get("target_measure") or None,
                 tiers=tiers,
                 mode=mode,
-                rate=_decimal(row.get("rate")),
-                amount=_decimal(row.get("amount")),
-                cap_amount=_decimal(row.get("cap_amount")),
-                cap_multiple=_decimal(row.get("cap_multiple")),
-                gate_score=_decimal(row.get("gate_score")),
-                gate_factor=_decimal(row.get("gate_factor")) or Decimal(0),
-                top_n=None if row.get("top_n") in (None, "") else int(row["top_n"]),
+                rate=numbers["rate"],
+                amount=numbers["amount"],
+                cap_amount=numbers["cap_amount"],
+                cap_multiple=numbers["cap_multiple"],
+                gate_score=numbers["gate_score"],
+                gate_factor=numbers["gate_factor"] or Decimal(0),
+                top_n=None if numbers["top_n"] is None else int(numbers["top_n"]),
                 title=row.get("title") or None,
             )
         )
@@ -202,6 +281,13 @@ def read_plan(
         problems.append(FieldError("effective_from", said("plan.must_be_date")))
         effective = dt.date.min
     kind = values.get("period_kind") or "month"
+    if kind not in PERIOD_KINDS:
+        problems.append(
+            FieldError(
+                "period_kind",
+                said("incentive_plan.period_kind", choices=", ".join(PERIOD_KINDS)),
+            )
+        )
     if problems:
         return None, problems
     return (

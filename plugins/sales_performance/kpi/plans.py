@@ -13,8 +13,10 @@ nothing half-valid is ever stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
@@ -28,11 +30,29 @@ from formflow.records.query import form_rows
 from formflow.runtime import Work
 
 from .. import measures
-from ..explanations import about, reason, said
+from ..explanations import Said, about, reason, said
+from ..periods import KINDS as PERIOD_KINDS
+from ..split import format_number, format_percent
 from . import scoring
 
 APP = "sales_performance"
 SOURCES = ("measure", "ratio", "manual")
+OF = ("self", "team")
+TARGET_KINDS = ("fixed", "target")
+#: A metric's number columns: the message for a value that is not a number or is out of
+#: range, the range, and whether the form types it in percent.
+NUMBERS: dict[str, tuple[str, Callable[[Decimal], bool], bool]] = {
+    "weight": ("kpi_plan.weight_number", lambda _: True, False),
+    "floor": ("kpi_plan.floor", lambda value: value >= 0, True),
+    "cap": ("kpi_plan.cap", lambda value: value >= 0, True),
+    "target": ("kpi_plan.target_number", lambda _: True, False),
+}
+#: The plan-wide checks (scoring.check_plan) that only repeat an unreadable number's problem.
+FROM_NUMBERS = {
+    "kpi_plan.weight": ("weight",),
+    "kpi_plan.weights": ("weight",),
+    "kpi_plan.floor_above_cap": ("floor", "cap"),
+}
 
 #: The shipped plans, created as records on first use (admins edit them afterwards).
 DEFAULT_PLANS: list[dict[str, Any]] = [
@@ -120,19 +140,60 @@ def plan_form(work: Work) -> LoadedForm:
     return get_form(work, f"{APP}.kpi_plan")
 
 
-def _decimal(raw: Any, default: Decimal | None = None) -> Decimal | None:
-    return default if raw is None or raw == "" else Decimal(str(raw))
+def _number(raw: Any) -> Decimal | None:
+    """``raw`` as a finite Decimal, or None when it is not a number."""
+    if isinstance(raw, bool):
+        return None
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def _column(row: dict[str, Any], field: str, where: str, key: str) -> Decimal | FieldError | None:
+    """A metric's number column: None when empty, its value, or the problem with it."""
+    raw = row.get(field)
+    if raw is None or raw == "":
+        return None
+    message, fits, percent = NUMBERS[field]
+    value = _number(raw)
+    if value is not None and fits(value):
+        return value
+    shown = str(raw)
+    if value is not None:
+        with suppress(InvalidOperation):  # too many digits to round: shown as typed
+            shown = format_percent(value) if percent else format_number(value)
+    return FieldError(f"{where}.{field}", about(key, said(message, value=shown)))
+
+
+def _repeats(problem: Said, unreadable: set[str]) -> bool:
+    """Whether a plan-wide problem only follows from a number already refused as unreadable."""
+    inner = problem.params.get("problem") if problem.key == "problem.of" else problem
+    key = inner.key if isinstance(inner, Said) else ""
+    return any(field in unreadable for field in FROM_NUMBERS.get(key, ()))
 
 
 def read_plan(values: dict[str, Any], record_id: int = 0) -> tuple[Plan | None, list[FieldError]]:
     """A plan from a record's values, or the problems that stop it from being one."""
     problems: list[FieldError] = []
     metrics: list[PlanMetric] = []
+    unreadable: set[str] = set()
     for i, row in enumerate(values.get("metrics") or []):
         where = f"metrics[{i}]"
         key = row.get("key") or f"metric_{i + 1}"
+        numbers: dict[str, Decimal | None] = {}
+        refused: set[str] = set()
+        for field in NUMBERS:
+            read = _column(row, field, where, key)
+            if isinstance(read, FieldError):
+                problems.append(read)
+                refused.add(field)
+                read = None
+            numbers[field] = read
+        unreadable |= refused
         try:
-            bands = tuple(scoring.parse_bands(row["bands"])) if row.get("bands") else ()
+            bands = tuple(scoring.parse_bands(str(row["bands"]))) if row.get("bands") else ()
         except ValueError as error:
             problems.append(FieldError(f"{where}.bands", about(key, reason(error))))
             bands = ()
@@ -151,15 +212,24 @@ def read_plan(values: dict[str, Any], record_id: int = 0) -> tuple[Plan | None, 
             key=key,
             name=row.get("name") or key,
             dimension=row.get("dimension") or "result",
-            weight=_decimal(row.get("weight"), Decimal(0)) or Decimal(0),
+            weight=numbers["weight"] or Decimal(0),
             direction=row.get("direction") or "higher",
             rule=rule,
-            floor=_decimal(row.get("floor"), Decimal(0)) or Decimal(0),
-            cap=_decimal(row.get("cap"), Decimal("1.2")) or Decimal("1.2"),
+            floor=numbers["floor"] or Decimal(0),
+            cap=numbers["cap"] or Decimal("1.2"),
             bands=bands,
         )
         target_kind = row.get("target_kind") or "fixed"
-        target = _decimal(row.get("target"))
+        target = numbers["target"]
+        of = row.get("of") or "self"
+        for field, value, choices in (("of", of, OF), ("target_kind", target_kind, TARGET_KINDS)):
+            if value not in choices:
+                problems.append(
+                    FieldError(
+                        f"{where}.{field}",
+                        about(key, said(f"kpi_plan.{field}", choices=", ".join(choices))),
+                    )
+                )
         if source != "manual" and not row.get("measure"):
             problems.append(
                 FieldError(f"{where}.measure", about(key, said("kpi_plan.needs_measure")))
@@ -168,7 +238,12 @@ def read_plan(values: dict[str, Any], record_id: int = 0) -> tuple[Plan | None, 
             problems.append(
                 FieldError(f"{where}.denominator", about(key, said("kpi_plan.needs_denominator")))
             )
-        if source != "manual" and target_kind == "fixed" and (target is None or target <= 0):
+        if (
+            source != "manual"
+            and target_kind == "fixed"
+            and "target" not in refused
+            and (target is None or target <= 0)
+        ):
             problems.append(
                 FieldError(f"{where}.target", about(key, said("kpi_plan.fixed_target")))
             )
@@ -182,7 +257,7 @@ def read_plan(values: dict[str, Any], record_id: int = 0) -> tuple[Plan | None, 
                 source,
                 row.get("measure"),
                 row.get("denominator"),
-                row.get("of") or "self",
+                of,
                 target_kind,
                 target,
             )
@@ -190,20 +265,27 @@ def read_plan(values: dict[str, Any], record_id: int = 0) -> tuple[Plan | None, 
     problems += [
         FieldError("metrics", problem)
         for problem in scoring.check_plan([m.metric for m in metrics])
-        if problem.key != "plan.no_metrics" or not metrics
+        if (problem.key != "plan.no_metrics" or not metrics) and not _repeats(problem, unreadable)
     ]
     try:
-        grades = tuple(scoring.parse_grades(values.get("grades") or "S:90, A:80, B:70, C:60, D:0"))
+        grades = tuple(
+            scoring.parse_grades(str(values.get("grades") or "S:90, A:80, B:70, C:60, D:0"))
+        )
     except ValueError as error:
         problems.append(FieldError("grades", reason(error)))
         grades = scoring.DEFAULT_GRADES
+    period_kind = values.get("period_kind") or "month"
+    if period_kind not in PERIOD_KINDS:
+        problems.append(
+            FieldError("period_kind", said("kpi_plan.period_kind", choices=", ".join(PERIOD_KINDS)))
+        )
     if problems:
         return None, problems
     plan = Plan(
         id=record_id,
         name=values.get("name") or f"#{record_id}",
         role=values.get("role") or "",
-        period_kind=values.get("period_kind") or "month",
+        period_kind=period_kind,
         grades=grades,
         active=values.get("active") is not False,
         metrics=tuple(metrics),

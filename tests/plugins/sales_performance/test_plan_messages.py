@@ -11,10 +11,21 @@ from html import unescape
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
-from formflow.definitions.service import get_form
-from formflow.errors import BadRequest, FieldError, Forbidden, FormflowError, NotFound
+from formflow import jsoncodec
+from formflow.definitions.service import definition_text, get_form, publish
+from formflow.errors import (
+    BadRequest,
+    FieldError,
+    Forbidden,
+    FormflowError,
+    NotFound,
+    ValidationFailed,
+)
 from formflow.records import service as records
+from formflow.records.models import Record
+from formflow.records.prepare import from_document
 from sales_performance.explanations import MESSAGES, Said
 from sales_performance.incentives import plans as incentive_plans
 from sales_performance.incentives import rules
@@ -183,6 +194,25 @@ KPI_CASES = [
     ("no such metric",
      lambda: raised(lambda: kpi_plans.read_plan(kpi())[0].metric("calls"), NotFound),
      "plan '巡店考核' has no metric 'calls'"),
+    ("weight number", read_kpi("metrics[0].weight", weight="heavy"),
+     "visits: weight must be a number, not heavy"),
+    ("floor negative", read_kpi("metrics[0].floor", floor="-0.1"),
+     "visits: floor must be a percentage ≥ 0, not -10 %"),
+    ("floor number", read_kpi("metrics[0].floor", floor="low"),
+     "visits: floor must be a percentage ≥ 0, not low"),
+    ("cap negative", read_kpi("metrics[0].cap", cap=-1),
+     "visits: cap must be a percentage ≥ 0, not -100 %"),
+    ("target number", read_kpi("metrics[0].target", target="thirty"),
+     "visits: the target must be a number, not thirty"),
+    ("target infinite", read_kpi("metrics[0].target", target="Infinity"),
+     "visits: the target must be a number, not Infinity"),
+    ("of", read_kpi("metrics[0].of", of="everyone"), "visits: must be one of self, team"),
+    ("target kind", read_kpi("metrics[0].target_kind", target_kind="budget"),
+     "visits: must be one of fixed, target"),
+    ("period kind",
+     lambda: problem_at(kpi_plans.read_plan({**kpi(), "period_kind": "fortnight"}),
+                        "period_kind"),
+     "must be one of year, quarter, month, week"),
 ]  # fmt: skip
 
 
@@ -203,6 +233,14 @@ def read_incentive(field: str, **rule: Any) -> Callable[[], str]:
 
 def tiers(typed: str) -> Callable[[], str]:
     return read_incentive("rules[0].tiers", tiers=typed)
+
+
+def honours(**rule: Any) -> Callable[[], str]:
+    """An honours rule, ``star`` (销售之星), read with ``rule``'s columns."""
+    row = {"key": "star", "name": "销售之星", "kind": "honours", "title": "销售之星",
+           "amount": "1000.00", **rule}  # fmt: skip
+    values = {**incentive(), "rules": [row]}
+    return lambda: problem_at(incentive_plans.read_plan(values), "rules[0].top_n")
 
 
 def twice() -> str:
@@ -254,6 +292,37 @@ INCENTIVE_CASES = [
     ("tier label",
      lambda: raised(lambda: rules.check_tiers([rules.Tier(D("0.5"), None, D("0.02"))])),
      "tier ≥ 50 %: the first tier must start at 0 %, not 50 %"),
+    ("mode", read_incentive("rules[0].mode", mode="tiered"),
+     "commission: must be one of marginal, retroactive"),
+    ("rate negative", read_incentive("rules[0].rate", rate="-0.01"),
+     "commission: the rate must be a percentage ≥ 0, not -1 %"),
+    ("rate number", read_incentive("rules[0].rate", rate="half"),
+     "commission: the rate must be a percentage ≥ 0, not half"),
+    ("amount negative", read_incentive("rules[0].amount", amount="-500"),
+     "commission: the amount must be a number ≥ 0 with at most 2 decimal places, not -500"),
+    ("amount cents", read_incentive("rules[0].amount", amount="10.005"),
+     "commission: the amount must be a number ≥ 0 with at most 2 decimal places, not 10.005"),
+    ("amount not a number", read_incentive("rules[0].amount", amount="NaN"),
+     "commission: the amount must be a number ≥ 0 with at most 2 decimal places, not NaN"),
+    ("cap negative", read_incentive("rules[0].cap_amount", cap_amount=-1),
+     "commission: the cap must be a number ≥ 0 with at most 2 decimal places, not -1"),
+    ("cap multiple", read_incentive("rules[0].cap_multiple", cap_multiple="-2"),
+     "commission: the cap multiple must be a number ≥ 0, not -2"),
+    ("gate score", read_incentive("rules[0].gate_score", gate_score="sixty"),
+     "commission: the gate must be a score ≥ 0, not sixty"),
+    ("gate factor above", read_incentive("rules[0].gate_factor", gate_factor="1.5"),
+     "commission: the factor below the gate must be from 0 % to 100 %, not 150 %"),
+    ("gate factor below", read_incentive("rules[0].gate_factor", gate_factor=-0.5),
+     "commission: the factor below the gate must be from 0 % to 100 %, not -50 %"),
+    ("top n number", honours(top_n="three"),
+     "star: top N must be a whole number ≥ 1, not three"),
+    ("top n whole", honours(top_n="2.5"), "star: top N must be a whole number ≥ 1, not 2.5"),
+    ("top n zero", honours(top_n=0), "star: top N must be a whole number ≥ 1, not 0"),
+    ("period kind",
+     lambda: problem_at(
+         incentive_plans.read_plan({**incentive(), "period_kind": "fortnight"}), "period_kind"
+     ),
+     "must be one of year, quarter, month, week"),
 ]  # fmt: skip
 
 PERIOD_CASES = [
@@ -335,6 +404,126 @@ def test_a_plan_naming_an_unknown_measure_is_refused_in_both_languages(sales):
     problem = refused_plan(sales, "incentive_plan", incentive(measure="nope"))
     assert problem.field == "rules[0].measure"
     assert_bilingual(problem.message, "commission: there is no measure 'nope'")
+
+
+def test_an_unreadable_weight_is_refused_once_not_again_as_a_wrong_sum():
+    plan, problems = kpi_plans.read_plan(kpi(weight="heavy"))
+    assert plan is None
+    assert [problem.field for problem in problems] == ["metrics[0].weight"]
+
+
+def test_the_new_plan_checks_read_naturally_in_chinese():
+    assert honours(top_n="three")().text("zh-CN") == "star：前N名必须是 ≥ 1 的整数，当前为 three"
+    factor = read_incentive("rules[0].gate_factor", gate_factor="1.5")()
+    assert factor.text("zh-CN") == "commission：未达门槛系数必须在 0 % 到 100 % 之间，当前为 150 %"
+    floor = read_kpi("metrics[0].floor", floor="-0.1")()
+    assert floor.text("zh-CN") == "visits：起评线必须是 ≥ 0 的百分比，当前为 -10 %"
+
+
+# -- through the records service: a plan the arithmetic could not use -------------------------
+
+
+def _loosen_incentive_plan_form(sales: Sales) -> None:
+    """Republish the incentive plan form as an admin may: top N typed as text, the tier mode
+    free text, the rate and the gate factor without their limits — so only the plugin's own
+    checks stand between what is typed and the arithmetic."""
+    name = f"{APP}.incentive_plan"
+    with sales.runtime.write() as work:
+        document = jsoncodec.loads(definition_text(work, name))
+        columns = document["properties"]["rules"]["items"]["properties"]
+        for key in ("top_n", "mode"):
+            columns[key] = {"x-field": "text", "type": "string", "title": columns[key]["title"],
+                            "x-label": columns[key]["x-label"], "maxLength": 40}  # fmt: skip
+        del columns["rate"]["minimum"]
+        del columns["gate_factor"]["maximum"]
+        publish(work, name, document)
+
+
+def _stored_plan(sales: Sales, record_id: int) -> tuple[int, dict[str, Any]]:
+    with sales.runtime.read() as work:
+        loaded = get_form(work, f"{APP}.incentive_plan")
+        record = records.get(work, record_id, form_id=loaded.form.id)
+        return record.revision, jsoncodec.loads(jsoncodec.dumps(record.data))
+
+
+def _rules_of(sales: Sales, record_id: int) -> list[dict[str, Any]]:
+    with sales.runtime.read() as work:
+        loaded = get_form(work, f"{APP}.incentive_plan")
+        record = records.get(work, record_id, form_id=loaded.form.id)
+        return dict(from_document(loaded.spec, record.data))["rules"]
+
+
+def test_the_shipped_form_already_refuses_a_top_n_that_is_not_a_number(sales):
+    values = {**incentive(), "rules": [{"key": "star", "name": "销售之星", "kind": "honours",
+                                        "title": "销售之星", "top_n": "three"}]}  # fmt: skip
+    with pytest.raises(ValidationFailed) as refused, sales.runtime.write() as work:
+        records.create(work, get_form(work, f"{APP}.incentive_plan"), values)
+    assert [problem.field for problem in refused.value.errors] == ["rules[0].top_n"]
+
+
+def test_a_plan_the_arithmetic_could_not_use_is_refused_when_saved_in_both_languages(sales):
+    _loosen_incentive_plan_form(sales)
+    star = {"key": "star", "name": "销售之星", "kind": "honours", "title": "销售之星",
+            "top_n": "three"}  # fmt: skip
+    bad = {**incentive(mode="tiered", rate="-0.01", gate_factor="1.5")["rules"][0]}
+    with sales.runtime.read() as work:
+        before = work.session.scalar(
+            select(func.count())
+            .select_from(Record)
+            .where(Record.form_id == get_form(work, f"{APP}.incentive_plan").form.id)
+        )
+    with pytest.raises(BadRequest) as refused, sales.runtime.write() as work:
+        records.create(
+            work, get_form(work, f"{APP}.incentive_plan"), {**incentive(), "rules": [bad, star]}
+        )
+    found = {problem.field: problem.message for problem in refused.value.errors}
+    assert sorted(found) == ["rules[0].gate_factor", "rules[0].mode", "rules[0].rate",
+                             "rules[1].top_n"]  # fmt: skip
+    assert_bilingual(found["rules[0].mode"], "commission: must be one of marginal, retroactive")
+    assert_bilingual(
+        found["rules[0].rate"], "commission: the rate must be a percentage ≥ 0, not -1 %"
+    )
+    assert_bilingual(
+        found["rules[0].gate_factor"],
+        "commission: the factor below the gate must be from 0 % to 100 %, not 150 %",
+    )
+    assert_bilingual(found["rules[1].top_n"], "star: top N must be a whole number ≥ 1, not three")
+    with sales.runtime.read() as work:
+        after = work.session.scalar(
+            select(func.count())
+            .select_from(Record)
+            .where(Record.form_id == get_form(work, f"{APP}.incentive_plan").form.id)
+        )
+    assert after == before  # nothing stored
+
+
+def test_a_stored_plan_edited_into_one_that_cannot_be_used_is_refused_and_kept_as_it_was(sales):
+    _loosen_incentive_plan_form(sales)
+    star = {"key": "star", "name": "销售之星", "kind": "honours", "title": "销售之星",
+            "top_n": "3", "amount": "1000.00"}  # fmt: skip
+    with sales.runtime.write() as work:
+        loaded = get_form(work, f"{APP}.incentive_plan")
+        plan = records.create(work, loaded, {**incentive(), "rules": [star]}).id
+    revision, stored = _stored_plan(sales, plan)
+    rules_before = _rules_of(sales, plan)
+    for change, field, english in (
+        ({"top_n": "three"}, "rules[0].top_n", "star: top N must be a whole number ≥ 1, not three"),
+        ({"top_n": "0"}, "rules[0].top_n", "star: top N must be a whole number ≥ 1, not 0"),
+        ({"gate_score": "60", "gate_factor": "2"}, "rules[0].gate_factor",
+         "star: the factor below the gate must be from 0 % to 100 %, not 200 %"),
+    ):  # fmt: skip
+        with pytest.raises(BadRequest) as refused, sales.runtime.write() as work:
+            loaded = get_form(work, f"{APP}.incentive_plan")
+            records.update_record(
+                work, loaded, plan, {"rules": [{**rules_before[0], **change}]}, revision=revision
+            )
+        [problem] = refused.value.errors
+        assert problem.field == field
+        assert_bilingual(problem.message, english)
+        assert _stored_plan(sales, plan) == (revision, stored)
+    with sales.runtime.read() as work:
+        [kept] = [p for p in incentive_plans.all_plans(work) if p.id == plan]
+    assert kept.rules[0].top_n == 3
 
 
 # -- target decomposition and roll-up (targets.tree) -----------------------------------------
