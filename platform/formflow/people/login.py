@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select
 
 from ..audit import security_event
 from ..runtime import Work
+from . import mfa
 from .models import LoginAttempt, User, UserSetting
 from .service import check_password, hash_password
 
@@ -38,12 +39,12 @@ class LoginResult:
     user: User | None
     #: Minutes to wait when throttled, else None.
     retry_minutes: int | None = None
+    #: The password was right, and the user must now give a code (:func:`second_factor`).
+    needs_code: bool = False
 
 
-def attempt(work: Work, username: str, password: str, address: str) -> LoginResult:
-    """Check a password; records the attempt. The caller commits even on failure."""
-    username = (username or "").strip()[:80]
-    address = (address or "unknown")[:64]
+def _retry_minutes(work: Work, username: str, address: str) -> int | None:
+    """Minutes to wait when too many recent tries failed for ``username`` or ``address``."""
     since = work.now - WINDOW
     by_user = work.session.scalar(
         select(func.count()).where(
@@ -69,7 +70,20 @@ def attempt(work: Work, username: str, password: str, address: str) -> LoginResu
         )
         wait = (oldest + WINDOW - work.now) if oldest else WINDOW
         security_event("login.throttled", work=work, username=username, address=address)
-        return LoginResult(None, max(1, int(wait.total_seconds() // 60) + 1))
+        return max(1, int(wait.total_seconds() // 60) + 1)
+    return None
+
+
+def attempt(work: Work, username: str, password: str, address: str) -> LoginResult:
+    """Check a password; records the attempt. The caller commits even on failure.
+
+    For a user with a second factor a right password is only the first step: the result
+    says ``needs_code``, and :func:`second_factor` signs them in."""
+    username = (username or "").strip()[:80]
+    address = (address or "unknown")[:64]
+    retry = _retry_minutes(work, username, address)
+    if retry is not None:
+        return LoginResult(None, retry)
     user = work.session.scalar(select(User).where(User.username == username))
     ok = False
     if user is None or not user.is_active or not user.password_hash:
@@ -78,12 +92,37 @@ def attempt(work: Work, username: str, password: str, address: str) -> LoginResu
         ok = check_password(user, password)
     work.session.add(LoginAttempt(username=username, address=address, at=work.now, succeeded=ok))
     work.session.flush()
-    if ok:
-        assert user is not None
-        security_event("login.succeeded", work=work, actor=user.id, address=address)
-    else:
+    if not ok:
         security_event("login.failed", work=work, username=username, address=address)
-    return LoginResult(user if ok else None)
+        return LoginResult(None)
+    assert user is not None
+    if mfa.enabled(user):
+        security_event("login.password_accepted", work=work, actor=user.id, address=address)
+        return LoginResult(user, needs_code=True)
+    security_event("login.succeeded", work=work, actor=user.id, address=address)
+    return LoginResult(user)
+
+
+def second_factor(work: Work, user_id: int, code: str, address: str) -> LoginResult:
+    """The second step of signing in: a code from the app, or a recovery code. A wrong code
+    counts as a failed sign-in (the same throttle as passwords). The caller commits."""
+    address = (address or "unknown")[:64]
+    user = work.session.get(User, user_id)
+    if user is None or not user.is_active:
+        return LoginResult(None)
+    retry = _retry_minutes(work, user.username, address)
+    if retry is not None:
+        return LoginResult(None, retry)
+    ok = mfa.verify(work, user, code)
+    work.session.add(
+        LoginAttempt(username=user.username, address=address, at=work.now, succeeded=ok)
+    )
+    work.session.flush()
+    if not ok:
+        security_event("mfa.failed", work=work, actor=user.id, address=address)
+        return LoginResult(None)
+    security_event("login.succeeded", work=work, actor=user.id, address=address, mfa=True)
+    return LoginResult(user)
 
 
 def session_stamp(user: User) -> str:

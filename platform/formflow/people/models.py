@@ -1,4 +1,5 @@
-"""People: users, their API tokens, departments (a tree), roles, and login attempts."""
+"""People: users, their API tokens and recovery codes, departments (a tree), roles, and
+login attempts."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     language: Mapped[str] = mapped_column(String(10), default="zh-CN")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: The TOTP second factor's base32 secret (RFC 6238); None while the user has none.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: The 30-second time step of the last code accepted, so a code works only once.
+    totp_last_step: Mapped[int | None]
 
 
 class ApiToken(Base):
@@ -37,6 +42,18 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for the second factor when the phone is lost; only its
+    SHA-256 is stored, the code itself is shown once."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[dt.datetime | None]
 
 
 class Department(Base):

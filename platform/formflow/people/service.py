@@ -14,6 +14,7 @@ from ..audit import security_event
 from ..db import DriverStatement
 from ..errors import Conflict, FieldError, FormflowError, NotFound, ValidationFailed
 from ..runtime import Work
+from . import notices
 from .models import Department, Membership, Role, User, UserRole, UserSetting
 from .passwords import password_problems
 
@@ -300,6 +301,7 @@ def set_password(work: Work, user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     work.session.flush()
     security_event("password.changed", work=work, user=user.id)
+    notices.sign_in_changed(work, user.id, notices.PASSWORD_CHANGED)
 
 
 def setting(work: Work, user_id: int, key: str, default: Any = None) -> Any:

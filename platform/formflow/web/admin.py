@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from ..definitions.service import LoadedForm, get_form, list_forms
 from ..definitions.spec import FieldSpec
 from ..errors import FieldError, FormflowError, NotFound
+from ..people import mfa
 from ..people import service as people
 from ..people.login import session_stamp
 from ..people.models import Department, User
@@ -244,6 +245,19 @@ def edit_user(user_id: int) -> Any:
             flash(_("Saved the user %(name)s.", name=updated.display_name))
             return redirect(url_for("admin.users"))
     return _render_user(user, values, errors), status
+
+
+@bp.post("/users/<int:user_id>/mfa/reset")
+@admin_required
+def reset_mfa(user_id: int) -> Any:
+    """Turn off someone's two-step sign-in, such as when their phone is lost."""
+    try:
+        with write() as work:
+            mfa.reset(work, user_id)
+    except NotFound:
+        abort(404)
+    flash(_("Two-step sign-in is off for this user."))
+    return redirect(url_for("admin.edit_user", user_id=user_id))
 
 
 # -- departments -----------------------------------------------------------------------------------

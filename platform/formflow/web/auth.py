@@ -1,4 +1,5 @@
-"""Signing in and out, and a user's own page (password, language)."""
+"""Signing in and out (with a second step for people with a second factor), and a user's own
+pages (password, language, two-step sign-in)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,35 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..errors import ValidationFailed
 from ..people import login as logins
+from ..people import mfa
 from ..people.models import User
 from ..people.service import check_password, set_password
 from .i18n import error_text
 from .session import current_user, login_required, runtime
 
 bp = Blueprint("auth", __name__)
+#: How long after the password the code may still be given.
+CODE_STEP_SECONDS = 300
 
 
 class LoginForm(FlaskForm):
     username = StringField("username", validators=[DataRequired(), Length(max=80)])
     password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField("code", validators=[DataRequired(), Length(max=40)])
+
+
+class ProofForm(FlaskForm):
+    proof = PasswordField("proof", validators=[DataRequired(), Length(max=200)])
 
 
 class ProfileForm(FlaskForm):
@@ -55,20 +68,17 @@ def login() -> object:
         with runtime().write() as work:
             result = logins.attempt(work, form.username.data, form.password.data, address)
             session_id = logins.new_session_id(work)
-        if result.user is not None:
-            # a fresh session: nothing set before signing in (a planted cookie) carries over
+            now = int(work.now.timestamp())
+        if result.user is not None and result.needs_code:
+            # not signed in yet: the session only remembers who passed the password step
             session.clear()
-            session["uid"] = result.user.id
-            session["sid"] = session_id
-            session["stamp"] = logins.session_stamp(result.user)
-            session.permanent = True
+            session["mfa_uid"], session["mfa_at"] = result.user.id, now
+            return redirect(url_for("auth.login_code", next=request.args.get("next")))
+        if result.user is not None:
+            _sign_in(result.user, session_id)
             return redirect(_safe_next(request.args.get("next")))
         if result.retry_minutes is not None:
-            error = _(
-                "Too many failed attempts. Try again in %(minutes)s minutes.",
-                minutes=result.retry_minutes,
-            )
-            status = 429
+            error, status = _throttled(result.retry_minutes), 429
         else:
             error = _("Wrong username or password.")
             status = 401
@@ -76,6 +86,51 @@ def login() -> object:
         error = _("Enter your username and password.")
         status = 400
     return render_template("auth/login.html", form=form, error=error), status
+
+
+def _throttled(minutes: int) -> str:
+    return _("Too many failed attempts. Try again in %(minutes)s minutes.", minutes=minutes)
+
+
+def _sign_in(user: User, session_id: str) -> None:
+    # a fresh session: nothing set before signing in (a planted cookie) carries over
+    session.clear()
+    session["uid"] = user.id
+    session["sid"] = session_id
+    session["stamp"] = logins.session_stamp(user)
+    session.permanent = True
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code() -> object:
+    """The second step of signing in: a code from the authenticator app, or a recovery code."""
+    uid, began = session.get("mfa_uid"), session.get("mfa_at")
+    if not isinstance(uid, int) or not isinstance(began, int):
+        return redirect(url_for("auth.login", next=request.args.get("next")))
+    with runtime().read() as work:
+        expired = work.now.timestamp() - began > CODE_STEP_SECONDS
+    if expired:
+        session.clear()
+        flash(_("That took too long. Sign in again."))
+        return redirect(url_for("auth.login", next=request.args.get("next")))
+    form = CodeForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        with runtime().write() as work:
+            result = logins.second_factor(
+                work, uid, form.code.data, request.remote_addr or "unknown"
+            )
+            session_id = logins.new_session_id(work)
+        if result.user is not None:
+            _sign_in(result.user, session_id)
+            return redirect(_safe_next(request.args.get("next")))
+        if result.retry_minutes is not None:
+            error, status = _throttled(result.retry_minutes), 429
+        else:
+            error, status = _("That code is not right, or was used already."), 401
+    elif request.method == "POST":
+        error, status = _("Enter the code from your app."), 400
+    return render_template("auth/login_code.html", form=form, error=error), status
 
 
 @bp.post("/logout")
@@ -98,7 +153,7 @@ def profile() -> object:
     if form.validate_on_submit():
         if form.new_password.data and not check_password(user, form.current_password.data or ""):
             form.current_password.errors = [_("This is not your current password.")]
-            return render_template("auth/profile.html", form=form), 400
+            return _profile_page(form, user), 400
         try:
             with runtime().write(user) as work:
                 me = work.session.get(User, user.id)
@@ -109,12 +164,77 @@ def profile() -> object:
                     session["stamp"] = logins.session_stamp(me)
         except ValidationFailed as failure:
             form.new_password.errors = [error_text(e) for e in failure.errors]
-            return render_template("auth/profile.html", form=form), 400
+            return _profile_page(form, user), 400
         flash(_("Saved."))
         return redirect(url_for("auth.profile"))
     if request.method == "POST":
         status = 400
-    return render_template("auth/profile.html", form=form), status
+    return _profile_page(form, user), status
+
+
+def _profile_page(form: ProfileForm, user: User) -> str:
+    return render_template("auth/profile.html", form=form, mfa_on=mfa.enabled(user))
+
+
+@bp.route("/me/mfa", methods=["GET", "POST"])
+@login_required
+def mfa_setup() -> object:
+    """Turn two-step sign-in on: scan the QR code (or type the secret), confirm with a code;
+    the recovery codes are shown once, on the page that answers the confirmation."""
+    user = current_user()
+    assert user is not None
+    if mfa.enabled(user):
+        left = None
+        with runtime().read(user) as work:
+            left = mfa.recovery_codes_left(work, user.id)
+        return render_template("auth/mfa.html", on=True, left=left, form=ProofForm())
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with runtime().write(user) as work:
+                me = work.session.get(User, user.id)
+                assert me is not None
+                codes = mfa.enable(work, me, form.code.data)
+        except ValidationFailed as failure:
+            form.code.errors = [error_text(e) for e in failure.errors]
+            status = 400
+        else:
+            return render_template("auth/mfa_codes.html", codes=codes)
+    elif request.method == "POST":
+        status = 400
+    with runtime().write(user) as work:
+        me = work.session.get(User, user.id)
+        assert me is not None
+        secret = mfa.pending_secret(work, me)
+        qr = Markup(mfa.qr_svg(mfa.provisioning_uri(me, secret)))
+    grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    page = render_template("auth/mfa.html", on=False, form=form, qr=qr, secret=grouped)
+    return page, status
+
+
+@bp.post("/me/mfa/disable")
+@login_required
+def mfa_disable() -> object:
+    user = current_user()
+    assert user is not None
+    form = ProofForm()
+    if form.validate_on_submit():
+        try:
+            with runtime().write(user) as work:
+                me = work.session.get(User, user.id)
+                assert me is not None
+                mfa.disable(work, me, form.proof.data)
+        except ValidationFailed as failure:
+            form.proof.errors = [error_text(e) for e in failure.errors]
+        else:
+            flash(_("Two-step sign-in is off."))
+            return redirect(url_for("auth.profile"))
+    elif not form.proof.errors:
+        form.proof.errors = [_("Enter a current code or your password.")]
+    with runtime().read(user) as work:
+        left = mfa.recovery_codes_left(work, user.id)
+    return render_template("auth/mfa.html", on=True, left=left, form=form), 400
 
 
 @bp.post("/language")

@@ -135,6 +135,7 @@ ERROR_MESSAGES = {
     "cycle": N_("a department cannot be placed under itself or one of its sub-departments"),
     "in_use": N_("the department still has sub-departments or members; move them first"),
     "common": N_("is one of the most common passwords; choose another"),
+    "otp": N_("is not a current code (nor, where one is allowed, your password)"),
     "self": N_("you cannot take away your own admin rights or deactivate yourself"),
     "filter": N_("is not a valid filter"),
     "operator": N_("cannot be filtered this way"),

@@ -434,7 +434,19 @@ RULES: dict[str, list[Case]] = {
     "auth.logout": [
         Case("POST", lambda w: "/logout", EVERYONE, form=True, own_client=True, lands="/login")
     ],
+    # without a password step just passed, the code step sends everyone back to sign in
+    "auth.login_code": [Case("GET", lambda w: "/login/code", EVERYONE, lands="/login")],
     "auth.profile": [Case("GET", lambda w: "/me", SIGNED_IN)],
+    "auth.mfa_setup": [Case("GET", lambda w: "/me/mfa", SIGNED_IN)],
+    "auth.mfa_disable": [
+        Case(
+            "POST",
+            lambda w: "/me/mfa/disable",
+            SIGNED_IN,
+            form=True,
+            body=lambda w: {"proof": PASSWORD},
+        )
+    ],
     "auth.switch_language": [
         Case("POST", lambda w: "/language", EVERYONE, form=True, body=lambda w: {"language": "en"})
     ],
@@ -651,6 +663,9 @@ RULES: dict[str, list[Case]] = {
     "admin.users": [Case("GET", lambda w: "/admin/users", ADMIN)],
     "admin.new_user": [Case("GET", lambda w: "/admin/users/new", ADMIN)],
     "admin.edit_user": [Case("GET", lambda w: f"/admin/users/{w.org.rep_a.id}", ADMIN)],
+    "admin.reset_mfa": [
+        Case("POST", lambda w: f"/admin/users/{w.org.rep_a.id}/mfa/reset", ADMIN, form=True)
+    ],
     "admin.departments": [Case("GET", lambda w: "/admin/departments", ADMIN)],
     "admin.edit_department": [Case("GET", lambda w: f"/admin/departments/{w.org.south}", ADMIN)],
     "admin.delete_department": [
