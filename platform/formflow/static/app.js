@@ -1,5 +1,6 @@
 // Formflow's small progressive enhancements: everything works without them, they make a
-// phone nicer. Subform rows, location capture, signature pad, file chips, filters, confirms.
+// phone nicer. Subform rows, location capture, signature pad, file chips, filters, confirms,
+// showing a password while typing it.
 (function () {
   "use strict";
 
@@ -106,5 +107,36 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { setUpSignatures(document); });
+  // "Show" beside every password box (ASVS 2.1.12), so a long passphrase typed on a phone can
+  // be checked. Without JavaScript the boxes stay ordinary password inputs. A shown password is
+  // hidden again before its form is sent, so the browser's password manager still sees it.
+  function setUpPasswordToggles(root) {
+    var labels = document.body.dataset;
+    root.querySelectorAll('input[type="password"]:not([data-toggle-ready])').forEach(function (input) {
+      input.dataset.toggleReady = "";
+      var wrap = document.createElement("span");
+      wrap.className = "password-box";
+      input.parentNode.insertBefore(wrap, input);
+      wrap.appendChild(input);
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "password-toggle";
+      button.textContent = labels.showPassword || "Show";
+      button.setAttribute("aria-pressed", "false");
+      if (input.id) button.setAttribute("aria-controls", input.id);
+      button.addEventListener("click", function () {
+        var show = input.type === "password";
+        input.type = show ? "text" : "password";
+        button.textContent = show ? labels.hidePassword || "Hide" : labels.showPassword || "Show";
+        button.setAttribute("aria-pressed", String(show));
+      });
+      wrap.appendChild(button);
+      if (input.form) input.form.addEventListener("submit", function () { input.type = "password"; });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setUpSignatures(document);
+    setUpPasswordToggles(document);
+  });
 })();
