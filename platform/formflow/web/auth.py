@@ -184,7 +184,6 @@ def mfa_setup() -> object:
     user = current_user()
     assert user is not None
     if mfa.enabled(user):
-        left = None
         with runtime().read(user) as work:
             left = mfa.recovery_codes_left(work, user.id)
         return render_template("auth/mfa.html", on=True, left=left, form=ProofForm())
