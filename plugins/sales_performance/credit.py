@@ -4,7 +4,7 @@ so a measure never counts a contract for more or less than its amount)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from formflow.definitions.service import LoadedForm
@@ -12,7 +12,24 @@ from formflow.errors import BadRequest, FieldError
 from formflow.records.prepare import from_document
 from formflow.runtime import Work
 
+from .explanations import said
+from .split import format_number
+
 APP = "sales_performance"
+HUNDRED = Decimal(100)
+
+
+def _share(raw: Any) -> Decimal | None:
+    """A share as typed, when it is a percentage from 0 to 100 (empty: 0); else None."""
+    if raw is None or raw == "":
+        return Decimal(0)
+    if isinstance(raw, bool):
+        return None
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and 0 <= value <= HUNDRED else None
 
 
 def check_credit_split(work: Work, loaded: LoadedForm, record: Any, *_: Any) -> None:
@@ -22,16 +39,23 @@ def check_credit_split(work: Work, loaded: LoadedForm, record: Any, *_: Any) -> 
     rows = dict(from_document(loaded.spec, record.data)).get("team") or []
     if not rows:
         return
-    total = sum((Decimal(str(row.get("share") or 0)) for row in rows), Decimal(0))
-    members = [row.get("member") for row in rows]
     problems = []
-    if total != 100:
-        problems.append(
-            FieldError("team", f"the shares sum to {total.normalize():f} %, not 100 %", "sum")
-        )
+    shares = []
+    for i, row in enumerate(rows):
+        share = _share(row.get("share"))
+        if share is None:
+            problems.append(
+                FieldError(f"team[{i}].share", said("credit.share", value=row.get("share")))
+            )
+        else:
+            shares.append(share)
+    total = sum(shares, Decimal(0))
+    if not problems and total != HUNDRED:
+        problems.append(FieldError("team", said("credit.sum", total=format_number(total)), "sum"))
+    members = [row.get("member") for row in rows]
     if None in members:
-        problems.append(FieldError("team", "every share needs a rep", "required"))
+        problems.append(FieldError("team", said("credit.needs_rep"), "required"))
     elif len(set(members)) != len(members):
-        problems.append(FieldError("team", "a rep appears twice in the split", "unique"))
+        problems.append(FieldError("team", said("credit.twice"), "unique"))
     if problems:
         raise BadRequest(problems)

@@ -551,6 +551,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": '"{text}" in tier "{part}" is not a number',
         "zh-CN": "阶梯“{part}”中的“{text}”不是数字",
     },
+    # -- a contract's credit split (credit) ---------------------------------------------------
+    "credit.sum": {
+        "en": "the shares sum to {total} %, not 100 %",
+        "zh-CN": "分配比例合计为 {total} %，应为 100 %",
+    },
+    "credit.share": {
+        "en": "a share must be a percentage from 0 to 100, not {value}",
+        "zh-CN": "分配比例必须是 0 到 100 之间的数字，当前为 {value}",
+    },
+    "credit.needs_rep": {"en": "every share needs a rep", "zh-CN": "每一份分配都要选择销售"},
+    "credit.twice": {
+        "en": "a rep appears twice in the split",
+        "zh-CN": "同一名销售在业绩分配中出现了两次",
+    },
     # -- periods (periods) ----------------------------------------------------------------
     "period.no_children": {
         "en": "a {kind} cannot be broken into {into}s; {hint}",

@@ -1,6 +1,7 @@
 """Plan checks in the admin's language: every problem with a KPI plan, an incentive plan,
-the tiers, bands and grades they are typed with, or a target's split reads in Chinese for a
-Chinese admin — and, word for word as before, in English (the API's and the tests' text)."""
+the tiers, bands and grades they are typed with, a target's split or a contract's credit
+split reads in Chinese for a Chinese admin — and, word for word as before, in English (the
+API's and the tests' text)."""
 
 from __future__ import annotations
 
@@ -524,6 +525,53 @@ def test_a_stored_plan_edited_into_one_that_cannot_be_used_is_refused_and_kept_a
     with sales.runtime.read() as work:
         [kept] = [p for p in incentive_plans.all_plans(work) if p.id == plan]
     assert kept.rules[0].top_n == 3
+
+
+# -- a contract's credit split (credit) -------------------------------------------------------
+
+
+def refused_split(sales: Sales, customer: int, team: list[dict[str, Any]]) -> dict[str, Said]:
+    values = {"name": "Shared", "customer": customer, "amount": "40000",
+              "signed_on": "2026-03-10", "team": team}  # fmt: skip
+    with pytest.raises(BadRequest) as refused, sales.runtime.write(sales.user("rita")) as work:
+        records.create(work, get_form(work, f"{APP}.contract"), values)
+    return {problem.field: problem.message for problem in refused.value.errors}
+
+
+def test_each_refused_credit_split_reads_in_both_languages(sales):
+    rita, ron, acme = sales.people["rita"].id, sales.people["ron"].id, sales.customer()
+    short = refused_split(
+        sales, acme, [{"member": rita, "share": 60}, {"member": ron, "share": 30}]
+    )
+    assert_bilingual(short["team"], "the shares sum to 90 %, not 100 %")
+    assert short["team"].text("zh-CN") == "分配比例合计为 90 %，应为 100 %"
+    twice = refused_split(
+        sales, acme, [{"member": rita, "share": 50}, {"member": rita, "share": 50}]
+    )
+    assert_bilingual(twice["team"], "a rep appears twice in the split")
+    nobody = refused_split(sales, acme, [{"member": rita, "share": 50}, {"share": 50}])
+    assert_bilingual(nobody["team"], "every share needs a rep")
+
+
+def test_a_share_that_is_not_a_percentage_is_refused_not_a_crash(sales):
+    name = f"{APP}.contract"
+    with sales.runtime.write() as work:
+        document = jsoncodec.loads(definition_text(work, name))
+        share = document["properties"]["team"]["items"]["properties"]["share"]
+        document["properties"]["team"]["items"]["properties"]["share"] = {
+            "x-field": "text", "type": "string", "title": share["title"],
+            "x-label": share["x-label"], "maxLength": 20,
+        }  # fmt: skip
+        publish(work, name, document)
+    rita, ron = sales.people["rita"].id, sales.people["ron"].id
+    found = refused_split(
+        sales,
+        sales.customer(),
+        [{"member": rita, "share": "half"}, {"member": ron, "share": "150"}],
+    )
+    assert sorted(found) == ["team[0].share", "team[1].share"]
+    assert_bilingual(found["team[0].share"], "a share must be a percentage from 0 to 100, not half")
+    assert_bilingual(found["team[1].share"], "a share must be a percentage from 0 to 100, not 150")
 
 
 # -- target decomposition and roll-up (targets.tree) -----------------------------------------
