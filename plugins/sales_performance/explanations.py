@@ -551,6 +551,39 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": '"{text}" in tier "{part}" is not a number',
         "zh-CN": "阶梯“{part}”中的“{text}”不是数字",
     },
+    # -- the arithmetic's own guards (incentives.rules): a saved plan never reaches them ------
+    "rules.mode": {
+        "en": "unknown commission mode {mode}; use one of {choices}",
+        "zh-CN": "未知的阶梯方式 {mode}；请使用 {choices} 之一",
+    },
+    "rules.negative_cap": {
+        "en": "the cap cannot be negative ({cap})",
+        "zh-CN": "封顶金额不能为负数（{cap}）",
+    },
+    "rules.negative_multiple": {
+        "en": "the cap multiple cannot be negative ({multiple})",
+        "zh-CN": "封顶倍数不能为负数（{multiple}）",
+    },
+    "rules.gate_factor": {
+        "en": "the gate factor must be between 0 and 1, not {factor}",
+        "zh-CN": "未达门槛系数必须在 0 到 1 之间，当前为 {factor}",
+    },
+    "rules.negative_pool": {
+        "en": "the pool cannot be negative ({pool})",
+        "zh-CN": "团队奖金池不能为负数（{pool}）",
+    },
+    "rules.spif": {
+        "en": "a SPIF needs a count and an amount ≥ 0, not {count} × {amount}",
+        "zh-CN": "专项奖励的次数和金额都必须 ≥ 0，当前为 {count} × {amount}",
+    },
+    "rules.top_n": {
+        "en": "top N must be at least 1, not {top}",
+        "zh-CN": "前N名至少为 1，当前为 {top}",
+    },
+    "rules.negative_bonus": {
+        "en": "the bonus cannot be negative ({bonus})",
+        "zh-CN": "奖金不能为负数（{bonus}）",
+    },
     # -- a contract's credit split (credit) ---------------------------------------------------
     "credit.sum": {
         "en": "the shares sum to {total} %, not 100 %",

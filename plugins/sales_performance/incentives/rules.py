@@ -164,7 +164,7 @@ def commission(
     """
     check_tiers(tiers)
     if mode not in MODES:
-        raise ValueError(f"unknown commission mode {mode!r}; use one of {', '.join(MODES)}")
+        raise ValueError(said("rules.mode", mode=repr(mode), choices=", ".join(MODES)))
     if target <= 0:
         raise ValueError(
             f"the target must be more than 0 to compute attainment, not {format_number(target)}"
@@ -240,7 +240,7 @@ def on_target_pay(
 def override(base: Decimal, rate: Decimal) -> tuple[Decimal, str]:
     """A flat rate on a base — a manager's override on their team's revenue."""
     if rate < 0:
-        raise ValueError(f"the rate cannot be negative ({format_percent(rate)})")
+        raise ValueError(said("tiers.negative_rate", rate=format_percent(rate)))
     exact = base * rate
     amount = round_cents(exact)
     # the same in every language: figures and signs only
@@ -262,13 +262,13 @@ def cap(
     limits: list[tuple[Decimal, Said]] = []
     if absolute is not None:
         if absolute < 0:
-            raise ValueError(f"the cap cannot be negative ({format_number(absolute)})")
+            raise ValueError(said("rules.negative_cap", cap=format_number(absolute)))
         limits.append((absolute, said("cap.absolute", cap=format_number(absolute))))
     if multiple is not None:
         if on_target is None:
             raise ValueError("a cap as a multiple of on-target pay needs the on-target pay")
         if multiple < 0:
-            raise ValueError(f"the cap multiple cannot be negative ({format_number(multiple)})")
+            raise ValueError(said("rules.negative_multiple", multiple=format_number(multiple)))
         limit = round_cents(multiple * on_target)
         limits.append(
             (
@@ -295,7 +295,7 @@ def gate(
     """``amount`` if ``kpi_score`` reached ``minimum`` (exactly the minimum passes), else
     ``amount × factor`` — 0 by default: no bonus. Pass the score as published (rounded)."""
     if not 0 <= factor <= 1:
-        raise ValueError(f"the gate factor must be between 0 and 1, not {format_number(factor)}")
+        raise ValueError(said("rules.gate_factor", factor=format_number(factor)))
     score, floor = format_number(kpi_score, 2), format_number(minimum, 2)
     if kpi_score >= minimum:
         return amount, said("gate.passed", score=score, gate=floor)
@@ -365,7 +365,7 @@ def team_award_explained(
     if team_target <= 0:
         raise ValueError(f"the team target must be more than 0, not {format_number(team_target)}")
     if pool < 0:
-        raise ValueError(f"the pool cannot be negative ({format_number(pool)})")
+        raise ValueError(said("rules.negative_pool", pool=format_number(pool)))
     result = said(
         "team.result",
         actual=format_number(team_actual),
@@ -396,7 +396,7 @@ def team_award_explained(
 def spif(count: int, amount_each: Decimal) -> tuple[Decimal, str]:
     """A per-event award (a SPIF): ``count × amount_each``."""
     if count < 0 or amount_each < 0:
-        raise ValueError(f"a SPIF needs a count and an amount ≥ 0, not {count} × {amount_each}")
+        raise ValueError(said("rules.spif", count=count, amount=amount_each))
     amount = round_cents(count * amount_each)
     # the same in every language: figures and signs only
     return amount, f"{count} × {format_number(amount_each)} = {format_number(amount)}"
@@ -408,9 +408,9 @@ def honours(scores: Mapping[P, Decimal], top_n: int, title: str, bonus: Decimal)
     honoured — so a tie at the last place honours all who tied, and more than ``top_n``
     people can win."""
     if top_n < 1:
-        raise ValueError(f"top N must be at least 1, not {top_n}")
+        raise ValueError(said("rules.top_n", top=top_n))
     if bonus < 0:
-        raise ValueError(f"the bonus cannot be negative ({format_number(bonus)})")
+        raise ValueError(said("rules.negative_bonus", bonus=format_number(bonus)))
     ordered = sorted(scores.items(), key=lambda item: item[1], reverse=True)
     winners: dict[P, Honour] = {}
     for person, score in ordered:

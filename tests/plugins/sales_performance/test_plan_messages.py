@@ -326,6 +326,31 @@ INCENTIVE_CASES = [
      "must be one of year, quarter, month, week"),
 ]  # fmt: skip
 
+#: The arithmetic's own guards: a saved plan never reaches them (read_plan refuses the same
+#: values first), but should anything else pass such a value, they read in both languages.
+TIERS = (rules.Tier(D(0), None, D("0.02")),)
+GUARD_CASES = [
+    ("mode", lambda: raised(lambda: rules.commission(D(1), D(1), TIERS, "flat")),
+     "unknown commission mode 'flat'; use one of marginal, retroactive"),
+    ("rate", lambda: raised(lambda: rules.override(D(100), D("-0.01"))),
+     "the rate cannot be negative (-1 %)"),
+    ("cap", lambda: raised(lambda: rules.cap(D(100), absolute=D(-1))),
+     "the cap cannot be negative (-1)"),
+    ("cap multiple",
+     lambda: raised(lambda: rules.cap(D(100), multiple=D(-2), on_target=D(10))),
+     "the cap multiple cannot be negative (-2)"),
+    ("gate factor", lambda: raised(lambda: rules.gate(D(100), D(50), D(60), D("1.5"))),
+     "the gate factor must be between 0 and 1, not 1.5"),
+    ("pool", lambda: raised(lambda: rules.team_award(D(-1), {"rita": D(1)}, D(1), D(1))),
+     "the pool cannot be negative (-1)"),
+    ("spif", lambda: raised(lambda: rules.spif(2, D(-5))),
+     "a SPIF needs a count and an amount ≥ 0, not 2 × -5"),
+    ("top n", lambda: raised(lambda: rules.honours({"rita": D(90)}, 0, "销售之星", D(0))),
+     "top N must be at least 1, not 0"),
+    ("bonus", lambda: raised(lambda: rules.honours({"rita": D(90)}, 1, "销售之星", D(-1))),
+     "the bonus cannot be negative (-1)"),
+]  # fmt: skip
+
 PERIOD_CASES = [
     ("finer", lambda: raised(lambda: Period.parse("2026-06").children("quarter")),
      "a month cannot be broken into quarters; use one of week"),
@@ -351,6 +376,14 @@ def test_each_kpi_plan_problem_reads_in_chinese_and_in_english_as_before(check, 
     [pytest.param(check, english, id=name) for name, check, english in INCENTIVE_CASES],
 )
 def test_each_incentive_plan_and_tier_problem_reads_in_chinese_and_in_english(check, english):
+    assert_bilingual(check(), english)
+
+
+@pytest.mark.parametrize(
+    ("check", "english"),
+    [pytest.param(check, english, id=name) for name, check, english in GUARD_CASES],
+)
+def test_each_guard_of_the_arithmetic_reads_in_chinese_and_in_english(check, english):
     assert_bilingual(check(), english)
 
 
