@@ -560,6 +560,37 @@ def test_a_stored_plan_edited_into_one_that_cannot_be_used_is_refused_and_kept_a
     assert kept.rules[0].top_n == 3
 
 
+def test_a_kpi_plan_counted_over_nobody_knows_is_refused_and_the_stored_one_kept(sales):
+    name = f"{APP}.kpi_plan"
+    with sales.runtime.write() as work:
+        document = jsoncodec.loads(definition_text(work, name))
+        columns = document["properties"]["metrics"]["items"]["properties"]
+        for key in ("of", "weight"):
+            columns[key] = {"x-field": "text", "type": "string", "title": columns[key]["title"],
+                            "x-label": columns[key]["x-label"], "maxLength": 40}  # fmt: skip
+        publish(work, name, document)
+        plan = records.create(work, get_form(work, name), kpi()).id
+    with sales.runtime.read() as work:
+        record = records.get(work, plan)
+        revision, stored = record.revision, jsoncodec.loads(jsoncodec.dumps(record.data))
+    with pytest.raises(BadRequest) as refused, sales.runtime.write() as work:
+        loaded = get_form(work, name)
+        row = dict(from_document(loaded.spec, record.data))["metrics"][0]
+        records.update_record(
+            work, loaded, plan, {"metrics": [{**row, "of": "everyone", "weight": "all"}]},
+            revision=revision,
+        )  # fmt: skip
+    found = {problem.field: problem.message for problem in refused.value.errors}
+    assert sorted(found) == ["metrics[0].of", "metrics[0].weight"]
+    assert_bilingual(found["metrics[0].of"], "visits: must be one of self, team")
+    assert_bilingual(found["metrics[0].weight"], "visits: weight must be a number, not all")
+    with sales.runtime.read() as work:
+        record = records.get(work, plan)
+        assert (record.revision, record.data) == (revision, stored)
+        [kept] = [p for p in kpi_plans.all_plans(work) if p.id == plan]
+    assert kept.metrics[0].of == "self"
+
+
 # -- a contract's credit split (credit) -------------------------------------------------------
 
 
@@ -687,6 +718,33 @@ def test_a_target_someone_may_not_see_is_refused_in_both_languages(sales):
 def browser(app, sales) -> Browser:
     app.config["WTF_CSRF_ENABLED"] = False
     return Browser(app, sales)
+
+
+def test_a_chinese_admin_saving_a_top_n_that_is_not_a_number_reads_why_not_a_500(browser, sales):
+    _loosen_incentive_plan_form(sales)
+    form = {
+        "name": "荣誉方案",
+        "role": "sales_rep",
+        "effective_from": "2026-01-01",
+        "period_kind": "month",
+        "active": "y",
+        "rules-0-key": "star",
+        "rules-0-name": "销售之星",
+        "rules-0-kind": "honours",
+        "rules-0-title": "销售之星",
+        "rules-0-top_n": "three",
+    }
+    url = f"/f/{APP}.incentive_plan/new"
+    chinese = browser.as_("admin", "zh-CN").post(url, data=form)
+    assert chinese.status_code == 422
+    page = unescape(chinese.get_data(as_text=True))
+    assert "star：前N名必须是 ≥ 1 的整数，当前为 three" in page
+    assert "top N must be" not in page
+    english = browser.as_("admin", "en").post(url, data=form)
+    assert english.status_code == 422
+    assert "star: top N must be a whole number ≥ 1, not three" in unescape(
+        english.get_data(as_text=True)
+    )
 
 
 def test_a_chinese_admin_saving_a_bad_kpi_plan_reads_why_in_chinese(browser, sales):
