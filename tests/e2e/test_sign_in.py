@@ -7,7 +7,7 @@ import re
 
 import pyotp
 
-from tests.e2e.conftest import PASSWORD, PHONE, new_page, sign_in
+from tests.e2e.conftest import PASSWORD, PHONE, new_page, shoot, sign_in
 
 
 def _fits_the_phone(page) -> bool:
@@ -38,6 +38,7 @@ def test_two_step_sign_in_from_turning_it_on_to_a_recovery_code_on_a_phone(brows
     page.goto("/me")
     page.click("a[href='/me/mfa']")
     assert page.locator(".qr svg").is_visible() and _fits_the_phone(page)
+    shoot(page, "phone-two-step-setup")
     secret = page.inner_text("#secret").replace(" ", "")
     page.fill("#code", pyotp.TOTP(secret).now())
     page.click("button[type=submit].primary")
@@ -53,6 +54,10 @@ def test_two_step_sign_in_from_turning_it_on_to_a_recovery_code_on_a_phone(brows
     page.click("button[type=submit].primary")
     page.wait_for_url(re.compile(r"/login/code"))
     assert _fits_the_phone(page)
+    shoot(page, "phone-two-step-code")
+    assert page.get_attribute("#code", "inputmode") == "numeric"  # digits for the app's code
+    page.click("[data-recovery-code]")  # a recovery code has letters: the full keyboard
+    assert page.get_attribute("#code", "inputmode") == "text"
     page.fill("#code", codes[0])
     page.click("button[type=submit].primary")
     page.wait_for_url(lambda url: "/login" not in url)
