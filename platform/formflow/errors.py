@@ -68,6 +68,12 @@ class Unauthorized(FormflowError):
     status = 401
 
 
+class UnsupportedMediaType(FormflowError):
+    """The body is not in a format the route reads (JSON sent as form data, text, ...)."""
+
+    status = 415
+
+
 class Forbidden(FormflowError):
     status = 403
 

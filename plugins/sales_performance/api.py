@@ -48,6 +48,7 @@ blueprint = Blueprint("sales_api", __name__, url_prefix="/api/v1/sales")
 
 # The engine's /api/v1 rules: a bearer token, and every error as JSON naming its field.
 blueprint.before_request(engine_api.authenticate)
+blueprint.before_request(engine_api.require_json_body)
 blueprint.register_error_handler(FormflowError, engine_api.formflow_error)
 blueprint.register_error_handler(HTTPException, engine_api.http_error)
 blueprint.register_error_handler(Exception, engine_api.unexpected_error)

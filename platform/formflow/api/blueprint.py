@@ -13,7 +13,14 @@ from werkzeug.routing import IntegerConverter
 
 from .. import jsoncodec
 from ..audit import security_event
-from ..errors import BadRequest, FieldError, Forbidden, FormflowError, Unauthorized
+from ..errors import (
+    BadRequest,
+    FieldError,
+    Forbidden,
+    FormflowError,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from ..people import tokens
 from ..people.models import User
 from ..runtime import Runtime, Work
@@ -47,6 +54,12 @@ use_id_converter(api)
 
 #: Routes anyone may call without a token.
 PUBLIC_ENDPOINTS = frozenset({"api.openapi_document"})
+
+#: Routes whose body is a multipart upload rather than JSON.
+MULTIPART_ENDPOINTS = frozenset({"api.upload_file"})
+
+#: The methods whose body a route reads.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 def runtime() -> Runtime:
@@ -143,6 +156,37 @@ def authenticate() -> None:
                 update(ApiToken).where(ApiToken.id == token_row.id).values(last_used_at=work.now)
             )
     g.api_user = user
+
+
+def is_json(mimetype: str) -> bool:
+    """Whether a media type (without parameters) is JSON: ``application/json`` or a
+    ``+json`` type such as ``application/merge-patch+json``."""
+    kind, _, subtype = mimetype.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def require_json_body() -> None:
+    """Refuse, with 415, a body that does not say it is JSON: the body is only ever read
+    as JSON, and a form post or text a browser could send across sites must not be taken
+    for it (ASVS 13.2.5). Multipart uploads go to their own routes."""
+    if request.method not in BODY_METHODS or request.endpoint in MULTIPART_ENDPOINTS:
+        return
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if not (request.content_length or chunked):
+        return
+    if not is_json(request.mimetype):
+        raise UnsupportedMediaType(
+            [
+                FieldError(
+                    "Content-Type",
+                    "send the body as JSON with 'Content-Type: application/json'",
+                    "content_type",
+                )
+            ]
+        )
+
+
+api.before_request(require_json_body)
 
 
 @api.errorhandler(FormflowError)

@@ -816,6 +816,7 @@ def build_document(plugins: PluginManager | None = None) -> dict[str, Any]:
     for part in plugins.openapi_parts():
         _merge(paths, part.get("paths", {}), "path")
         _merge(schemas, part.get("schemas", {}), "schema")
+    _document_json_only(paths)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -839,6 +840,16 @@ def build_document(plugins: PluginManager | None = None) -> dict[str, Any]:
             "responses": {"Errors": _json(_ref("Errors"), "The problems, each naming its field")},
         },
     }
+
+
+def _document_json_only(paths: dict[str, Any]) -> None:
+    """Every operation that reads a JSON body answers 415 to a body of another type (see
+    :func:`~formflow.api.blueprint.require_json_body`), plugins' operations too."""
+    for operations in paths.values():
+        for operation in operations.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                operation["responses"].setdefault("415", ERRORS)
 
 
 def _merge(into: dict[str, Any], part: dict[str, Any], what: str) -> None:
