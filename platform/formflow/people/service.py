@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -124,13 +124,32 @@ def user_departments(work: Work, user_id: int) -> list[int]:
     return [row[0] for row in work.run(_DEPARTMENTS_OF, {"user_id": user_id}).fetchall()]
 
 
-def department_tree(work: Work) -> dict[int | None, list[Department]]:
+class DepartmentNode(NamedTuple):
+    """A department as the tree is read: what permission checks, manager lookups and
+    pickers need, without ORM objects."""
+
+    id: int
+    name: str
+    parent_id: int | None
+    head_id: int | None
+
+
+#: Read for every permission check of a person with departments: run on the driver.
+_DEPARTMENTS = DriverStatement(
+    select(Department.id, Department.name, Department.parent_id, Department.head_id).order_by(
+        Department.name, Department.id
+    )
+)
+
+
+def department_tree(work: Work) -> dict[int | None, list[DepartmentNode]]:
     """Departments by parent id (None for the roots), ordered by name; once per work."""
     key = ("department_tree",)
     if key not in work.memo:
-        tree: dict[int | None, list[Department]] = {}
-        for department in work.session.scalars(select(Department).order_by(Department.name)):
-            tree.setdefault(department.parent_id, []).append(department)
+        tree: dict[int | None, list[DepartmentNode]] = {}
+        for row in work.run(_DEPARTMENTS).fetchall():
+            node = DepartmentNode._make(row)
+            tree.setdefault(node.parent_id, []).append(node)
         work.memo[key] = tree
     return work.memo[key]
 
@@ -294,14 +313,37 @@ def set_roles(work: Work, user_id: int, role_ids: list[int]) -> None:
         )
 
 
+#: The ``user_settings`` key noting that a password someone else set must be changed.
+PASSWORD_CHANGE_DUE = "password.change_due"
+
+
 def set_password(work: Work, user: User, password: str) -> None:
-    """Give ``user`` a new password, if it is long enough and not a common one."""
+    """Give ``user`` a new password, if it is long enough and not a common one. A password
+    someone else sets is to be changed at sign-in: the caller says so with
+    :func:`require_password_change`."""
     if weak := password_problems(password):
         raise ValidationFailed(weak)
     user.password_hash = hash_password(password)
+    due = work.session.get(UserSetting, (user.id, PASSWORD_CHANGE_DUE))
+    if due is not None:
+        work.session.delete(due)
     work.session.flush()
     security_event("password.changed", work=work, user=user.id)
     notices.sign_in_changed(work, user.id, notices.PASSWORD_CHANGED)
+
+
+def require_password_change(work: Work, user_id: int) -> None:
+    """Make ``user_id`` change their password when they next sign in, before anything else:
+    an administrator chose it, so it is not theirs alone (ASVS 2.3.1)."""
+    if work.session.get(UserSetting, (user_id, PASSWORD_CHANGE_DUE)) is None:
+        work.session.add(
+            UserSetting(user_id=user_id, key=PASSWORD_CHANGE_DUE, value=work.now.isoformat())
+        )
+        work.session.flush()
+
+
+def password_change_due(work: Work, user_id: int) -> bool:
+    return work.session.get(UserSetting, (user_id, PASSWORD_CHANGE_DUE)) is not None
 
 
 def setting(work: Work, user_id: int, key: str, default: Any = None) -> Any:
@@ -388,6 +430,7 @@ def register_user(
     problems += _placements(work, user.id, list(departments), list(roles))
     if problems:
         raise ValidationFailed(problems)
+    require_password_change(work, user.id)
     return user
 
 
@@ -435,6 +478,9 @@ def update_user(
             set_password(work, user, password)
         except ValidationFailed as error:
             problems += error.errors
+        else:
+            if work.actor is None or work.actor.id != user_id:
+                require_password_change(work, user_id)
     problems += _placements(work, user_id, list(departments), list(roles))
     if problems:
         raise ValidationFailed(problems)
