@@ -90,6 +90,7 @@ def N_(message: str) -> str:
 ERROR_MESSAGES = {
     "required": N_("is required"),
     "unknown": N_("is not a field that can be used here"),
+    "content_type": N_("must say the body is JSON (application/json)"),
     "additionalProperties": N_("has a part that is not recognised"),
     "type": N_("is of the wrong type"),
     "type:number": N_("must be a number"),
