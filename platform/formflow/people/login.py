@@ -145,8 +145,11 @@ def session_expired(work: Work, session_id: str | None) -> bool:
     return work.now.timestamp() - int(began) > SESSION_MAX_AGE.total_seconds()
 
 
-def end_session(work: Work, user_id: int, session_id: str) -> None:
-    """Sign one browser session out for good: its cookie, even if copied, no longer works."""
+def end_session(
+    work: Work, user_id: int, session_id: str, *, event: str = "logout", **details: object
+) -> None:
+    """Sign one browser session out for good: its cookie, even if copied, no longer works.
+    Audited as ``event`` (signing out, or ``session.ended`` from the account page)."""
     # notes of sessions that would have expired anyway are no longer needed
     stale = [
         key
@@ -166,7 +169,7 @@ def end_session(work: Work, user_id: int, session_id: str) -> None:
     if work.session.get(UserSetting, (user_id, key)) is None:
         work.session.add(UserSetting(user_id=user_id, key=key, value=work.now.isoformat()))
     work.session.flush()
-    security_event("logout", work=work, actor=user_id)
+    security_event(event, work=work, actor=user_id, **details)
 
 
 def session_ended(work: Work, user_id: int, session_id: str | None) -> bool:

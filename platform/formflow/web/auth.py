@@ -4,8 +4,9 @@ pages (password, language, two-step sign-in)."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -16,8 +17,10 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from ..errors import ValidationFailed
 from ..people import login as logins
 from ..people import mfa
+from ..people import sessions as browser_sessions
 from ..people.models import User
 from ..people.service import check_password, set_password
+from ..runtime import Work
 from .i18n import error_text
 from .session import current_user, login_required, runtime
 
@@ -33,6 +36,10 @@ class LoginForm(FlaskForm):
 
 class CodeForm(FlaskForm):
     code = StringField("code", validators=[DataRequired(), Length(max=40)])
+
+
+class ConfirmForm(FlaskForm):
+    """A button's post: nothing to fill in but the CSRF token."""
 
 
 class ProofForm(FlaskForm):
@@ -69,6 +76,8 @@ def login() -> object:
             result = logins.attempt(work, form.username.data, form.password.data, address)
             session_id = logins.new_session_id(work)
             now = int(work.now.timestamp())
+            if result.user is not None and not result.needs_code:
+                _record(work, result.user, session_id)
         if result.user is not None and result.needs_code:
             # not signed in yet: the session only remembers who passed the password step
             session.clear()
@@ -90,6 +99,17 @@ def login() -> object:
 
 def _throttled(minutes: int) -> str:
     return _("Too many failed attempts. Try again in %(minutes)s minutes.", minutes=minutes)
+
+
+def _record(work: Work, user: User, session_id: str) -> None:
+    """Note the browser signing in, for its owner's list of sessions."""
+    browser_sessions.record_sign_in(
+        work,
+        user,
+        session_id,
+        request.remote_addr or "unknown",
+        request.headers.get("User-Agent", ""),
+    )
 
 
 def _sign_in(user: User, session_id: str) -> None:
@@ -121,6 +141,8 @@ def login_code() -> object:
                 work, uid, form.code.data, request.remote_addr or "unknown"
             )
             session_id = logins.new_session_id(work)
+            if result.user is not None:
+                _record(work, result.user, session_id)
         if result.user is not None:
             _sign_in(result.user, session_id)
             return redirect(_safe_next(request.args.get("next")))
@@ -139,6 +161,7 @@ def logout() -> object:
     if isinstance(uid, int) and isinstance(session_id, str):
         with runtime().write() as work:
             logins.end_session(work, uid, session_id)
+            browser_sessions.forget(work, uid, session_id)
     session.clear()
     return redirect(url_for("auth.login"))
 
@@ -173,7 +196,53 @@ def profile() -> object:
 
 
 def _profile_page(form: ProfileForm, user: User) -> str:
-    return render_template("auth/profile.html", form=form, mfa_on=mfa.enabled(user))
+    with runtime().read(user) as work:
+        signed_in = browser_sessions.active(work, user, session.get("sid"))
+    return render_template(
+        "auth/profile.html",
+        form=form,
+        mfa_on=mfa.enabled(user),
+        sessions=signed_in,
+        zone=ZoneInfo(runtime().config.timezone),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.post("/me/sessions/<handle>/end")
+@login_required
+def end_browser_session(handle: str) -> object:
+    """End one of one's signed-in browsers (this one too: then sign in again)."""
+    user = current_user()
+    assert user is not None
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    with runtime().write(user) as work:
+        me = work.session.get(User, user.id)
+        assert me is not None
+        ended = browser_sessions.end(work, me, handle)
+    if not ended:
+        abort(404)
+    if handle == browser_sessions.handle_of(session.get("sid") or ""):
+        session.clear()
+        return redirect(url_for("auth.login"))
+    flash(_("That browser is signed out."))
+    return redirect(url_for("auth.profile"))
+
+
+@bp.post("/me/sessions/end-others")
+@login_required
+def end_other_sessions() -> object:
+    """End every signed-in browser but this one."""
+    user = current_user()
+    assert user is not None
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    with runtime().write(user) as work:
+        me = work.session.get(User, user.id)
+        assert me is not None
+        count = browser_sessions.end_others(work, me, session.get("sid"))
+    flash(_("Signed out of %(count)s other browsers.", count=count))
+    return redirect(url_for("auth.profile"))
 
 
 @bp.route("/me/mfa", methods=["GET", "POST"])

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
+from ..people import sessions as browser_sessions
 from ..people.login import session_ended, session_stamp
 from ..people.models import User
 from ..runtime import Runtime, Work
@@ -24,12 +25,17 @@ def load_user() -> None:
     uid = session.get("uid")
     if uid is None or request.path.startswith(("/api/", "/static/")):
         return
+    session_id = session.get("sid")
     with runtime().read() as work:
         user = work.session.get(User, uid)
-        ended = user is not None and session_ended(work, user.id, session.get("sid"))
+        ended = user is not None and session_ended(work, user.id, session_id)
+        stale = not ended and browser_sessions.needs_touch(work, uid, session_id or "")
     if user is None or not user.is_active or ended or session.get("stamp") != session_stamp(user):
         session.clear()
         return
+    if stale:
+        with runtime().write() as work:
+            browser_sessions.touch(work, uid, session_id)
     g.user = user
 
 

@@ -438,6 +438,14 @@ RULES: dict[str, list[Case]] = {
     "auth.login_code": [Case("GET", lambda w: "/login/code", EVERYONE, lands="/login")],
     "auth.profile": [Case("GET", lambda w: "/me", SIGNED_IN)],
     "auth.mfa_setup": [Case("GET", lambda w: "/me/mfa", SIGNED_IN)],
+    # one's own sessions only: ending all others leaves this one; a handle that is none of
+    # one's sessions is 404 for everyone
+    "auth.end_other_sessions": [
+        Case("POST", lambda w: "/me/sessions/end-others", SIGNED_IN, form=True)
+    ],
+    "auth.end_browser_session": [
+        Case("POST", lambda w: "/me/sessions/0000000000000000/end", frozenset(), form=True)
+    ],
     "auth.mfa_disable": [
         Case(
             "POST",
