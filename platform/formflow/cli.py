@@ -85,6 +85,9 @@ def create_user(
                 password=password,
                 is_admin=admin,
             )
+            if password:
+                # chosen by whoever ran this, so the person picks their own at sign-in
+                service.require_password_change(work, user.id)
             token = tokens.issue(work, user, "cli")
     except FormflowError as error:
         _fail(error)

@@ -73,6 +73,25 @@ def test_init_db_is_idempotent_and_create_user_prints_a_token(env):
     assert short.returncode == 1 and "password: must be at least 12 characters" in short.stderr
 
 
+def test_a_password_given_to_create_user_is_changed_at_first_sign_in(sqlite_env, monkeypatch):
+    from formflow.config import Config
+    from formflow.people import service as people
+    from formflow.runtime import Runtime
+
+    formflow(sqlite_env, "init-db")
+    formflow(sqlite_env, "create-user", "li", "--password-stdin", stdin="secret password\n")
+    formflow(sqlite_env, "create-user", "wang")  # a token only: no password to change
+    monkeypatch.setenv("FORMFLOW_INSTANCE", sqlite_env["FORMFLOW_INSTANCE"])
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    runtime = Runtime(Config.from_env())
+    try:
+        with runtime.read() as work:
+            assert people.password_change_due(work, people.get_user(work, "li").id)
+            assert not people.password_change_due(work, people.get_user(work, "wang").id)
+    finally:
+        runtime.close()
+
+
 def test_install_and_export_round_trip_is_exact(env, tmp_path):
     source = tmp_path / "app"
     source.mkdir()

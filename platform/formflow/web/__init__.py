@@ -26,13 +26,14 @@ def register_web(app: Flask) -> None:
         records,
         transfer,
     )
-    from .session import load_user
+    from .session import finish_sign_in, load_user
 
     csrf = CSRFProtect(app)
     csrf.exempt(api)  # the API authenticates with bearer tokens, never with cookies
     app.extensions["csrf"] = csrf
     i18n.init(app)
     app.before_request(load_user)
+    app.before_request(finish_sign_in)
     for blueprint in (
         auth.bp,
         home.bp,

@@ -55,6 +55,12 @@ class ProfileForm(FlaskForm):
     confirm = PasswordField("confirm", validators=[EqualTo("new_password")])
 
 
+class PasswordForm(FlaskForm):
+    current_password = PasswordField("current_password", validators=[DataRequired()])
+    new_password = PasswordField("new_password", validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField("confirm", validators=[EqualTo("new_password")])
+
+
 def _safe_next(target: str | None) -> str:
     """Only same-site paths: a login link must not bounce people to another site."""
     if not target:
@@ -193,6 +199,38 @@ def profile() -> object:
     if request.method == "POST":
         status = 400
     return _profile_page(form, user), status
+
+
+@bp.route("/me/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> object:
+    """Choose one's own password: where someone whose password an administrator set is sent
+    when they sign in, before anything else."""
+    user = current_user()
+    assert user is not None
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        if not check_password(user, form.current_password.data or ""):
+            form.current_password.errors = [_("This is not your current password.")]
+            return render_template("auth/password.html", form=form), 400
+        if form.new_password.data == form.current_password.data:
+            form.new_password.errors = [_("Choose a password other than the one you were given.")]
+            return render_template("auth/password.html", form=form), 400
+        try:
+            with runtime().write(user) as work:
+                me = work.session.get(User, user.id)
+                assert me is not None
+                set_password(work, me, form.new_password.data)
+                session["stamp"] = logins.session_stamp(me)
+        except ValidationFailed as failure:
+            form.new_password.errors = [error_text(e) for e in failure.errors]
+            return render_template("auth/password.html", form=form), 400
+        flash(_("Your password is changed."))
+        return redirect(_safe_next(request.args.get("next")))
+    if request.method == "POST":
+        status = 400
+    return render_template("auth/password.html", form=form), status
 
 
 def _profile_page(form: ProfileForm, user: User) -> str:

@@ -12,6 +12,7 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from ..people import sessions as browser_sessions
 from ..people.login import session_ended, session_stamp
 from ..people.models import User
+from ..people.service import password_change_due
 from ..runtime import Runtime, Work
 
 
@@ -30,6 +31,7 @@ def load_user() -> None:
         user = work.session.get(User, uid)
         ended = user is not None and session_ended(work, user.id, session_id)
         stale = not ended and browser_sessions.needs_touch(work, uid, session_id or "")
+        g.password_change_due = user is not None and password_change_due(work, user.id)
     if user is None or not user.is_active or ended or session.get("stamp") != session_stamp(user):
         session.clear()
         return
@@ -41,6 +43,30 @@ def load_user() -> None:
 
 def current_user() -> User | None:
     return g.get("user")
+
+
+#: Where someone whose sign-in has a step left may go besides that step: the way out.
+ALWAYS_OPEN_ENDPOINTS = frozenset({"auth.logout", "auth.switch_language", "static"})
+
+
+def step_left(user: User) -> str | None:
+    """The page someone signed in must go through before any other, if any: choosing
+    their own password when an administrator set it."""
+    if g.get("password_change_due"):
+        return "auth.change_password"
+    return None
+
+
+def finish_sign_in() -> Any:
+    """Before every request, after :func:`load_user`: hold someone at the step their
+    sign-in has left (:func:`step_left`)."""
+    user = current_user()
+    if user is None or request.endpoint in ALWAYS_OPEN_ENDPOINTS:
+        return None
+    step = step_left(user)
+    if step is not None and request.endpoint != step:
+        return redirect(url_for(step, next=request.full_path.rstrip("?")))
+    return None
 
 
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:

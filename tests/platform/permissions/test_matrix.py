@@ -438,6 +438,7 @@ RULES: dict[str, list[Case]] = {
     "auth.login_code": [Case("GET", lambda w: "/login/code", EVERYONE, lands="/login")],
     "auth.profile": [Case("GET", lambda w: "/me", SIGNED_IN)],
     "auth.mfa_setup": [Case("GET", lambda w: "/me/mfa", SIGNED_IN)],
+    "auth.change_password": [Case("GET", lambda w: "/me/password", SIGNED_IN)],
     # one's own sessions only: ending all others leaves this one; a handle that is none of
     # one's sessions is 404 for everyone
     "auth.end_other_sessions": [

@@ -9,6 +9,7 @@ from argon2 import extract_parameters
 
 from formflow.errors import ValidationFailed
 from formflow.people import service as people
+from formflow.people import tokens
 from formflow.people.models import User
 from formflow.people.passwords import common_passwords
 
@@ -96,3 +97,91 @@ def test_a_common_new_password_is_refused_on_the_account_page_in_the_readers_lan
     html = refused.get_data(as_text=True)
     assert 'id="new_password-error"' in html and "常见" in html
     assert login(browser.application.test_client(), password="Qwerty123456").status_code == 401
+
+
+# -- ASVS 2.3.1: a password an administrator sets is changed at the next sign-in ----------
+
+
+def _admin_browser(app, runtime):
+    app.config["WTF_CSRF_ENABLED"] = False  # CSRF itself is tested on its own
+    with runtime.write() as work:
+        people.create_user(work, "boss", password=PASSWORD, is_admin=True)
+    admin = app.test_client()
+    assert login(admin, "boss").status_code == 302
+    return admin
+
+
+def test_a_password_an_admin_sets_must_be_changed_before_anything_else(app, browser, runtime, li):
+    admin = _admin_browser(app, runtime)
+    given = "given by the admin"
+    set_by_admin = admin.post(
+        f"/admin/users/{li}",
+        data={"username": "li", "display_name": "Li", "is_active": "1", "password": given},
+    )
+    assert set_by_admin.status_code == 302
+    with runtime.write() as work:
+        token = tokens.issue(work, work.session.get(User, li), "script")
+    assert login(browser, "li", given).status_code == 302
+    for path in ("/", "/me", "/notifications/", "/admin/users"):
+        held = browser.get(path)
+        assert held.status_code == 302 and held.location.startswith("/me/password"), path
+    # API tokens are not a browser's sign-in: they keep working
+    me = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+    same = browser.post(
+        "/me/password?next=/me",
+        data={"current_password": given, "new_password": given, "confirm": given},
+    )
+    assert same.status_code == 400
+    mine = "only li knows this"
+    changed = browser.post(
+        "/me/password?next=/me",
+        data={"current_password": given, "new_password": mine, "confirm": mine},
+    )
+    assert changed.status_code == 302 and changed.location == "/me"
+    assert browser.get("/").status_code == 200
+    with runtime.read() as work:
+        assert not people.password_change_due(work, li)
+
+
+def test_a_user_an_admin_creates_changes_the_given_password_at_first_sign_in(app, runtime):
+    admin = _admin_browser(app, runtime)
+    created = admin.post(
+        "/admin/users/new",
+        data={"username": "wu", "display_name": "Wu", "password": "given by the admin"},
+    )
+    assert created.status_code == 302
+    wu = app.test_client()
+    assert login(wu, "wu", "given by the admin").status_code == 302
+    assert wu.get("/").location.startswith("/me/password")
+
+
+def test_ones_own_passwords_are_not_to_be_changed_again(app, browser, runtime, li):
+    # people made in code (the `formflow dev` admin, tests) and passwords one sets oneself
+    assert login(browser).status_code == 302
+    assert browser.get("/").status_code == 200
+    changed = browser.post(
+        "/me",
+        data={
+            "language": "en",
+            "current_password": PASSWORD,
+            "new_password": "my own new passphrase",
+            "confirm": "my own new passphrase",
+        },
+    )
+    assert changed.status_code == 302
+    assert browser.get("/").status_code == 200
+    admin = _admin_browser(app, runtime)
+    with runtime.read() as work:
+        boss = people.get_user(work, "boss").id
+    own = admin.post(
+        f"/admin/users/{boss}",
+        data={
+            "username": "boss",
+            "is_admin": "1",
+            "is_active": "1",
+            "password": "the admins own passphrase",
+        },
+    )
+    assert own.status_code == 302
+    assert admin.get("/admin/users").status_code == 200

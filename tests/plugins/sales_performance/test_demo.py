@@ -618,3 +618,14 @@ def test_every_customer_lists_its_contacts(seeded):
         expected[contact["customer"]].append(contact_id)
     assert listed == expected
     assert any(listed.values())
+
+
+def test_the_demo_people_sign_straight_in_without_changing_a_password(seeded):
+    from formflow.people.models import UserSetting
+    from formflow.people.service import PASSWORD_CHANGE_DUE
+
+    with seeded.runtime.read() as work:
+        due = work.session.scalars(
+            select(UserSetting.user_id).where(UserSetting.key == PASSWORD_CHANGE_DUE)
+        ).all()
+    assert due == []
