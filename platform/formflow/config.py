@@ -66,6 +66,9 @@ class Config:
     #: Automations triggered by automations nest at most this deep; the next one is stopped
     #: and says so in its run log.
     automation_depth_limit: int = 5
+    #: Whether administrators must use two-step sign-in: one without it who signs in is
+    #: sent to turn it on before anything else.
+    admin_mfa_required: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -92,6 +95,7 @@ class Config:
             webhook_allow_private=os.environ.get("FORMFLOW_WEBHOOK_ALLOW_PRIVATE", "")
             in ("1", "true", "yes"),
             automation_depth_limit=int(os.environ.get("FORMFLOW_AUTOMATION_DEPTH", 5)),
+            admin_mfa_required=os.environ.get("FORMFLOW_ADMIN_MFA", "") in ("1", "true", "yes"),
         )
         return replace(config, **overrides)
 

@@ -22,7 +22,7 @@ from ..people.models import User
 from ..people.service import check_password, set_password
 from ..runtime import Work
 from .i18n import error_text
-from .session import current_user, login_required, runtime
+from .session import current_user, login_required, runtime, step_left
 
 bp = Blueprint("auth", __name__)
 #: How long after the password the code may still be given.
@@ -315,7 +315,10 @@ def mfa_setup() -> object:
         secret = mfa.pending_secret(work, me)
         qr = Markup(mfa.qr_svg(mfa.provisioning_uri(me, secret)))
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
-    page = render_template("auth/mfa.html", on=False, form=form, qr=qr, secret=grouped)
+    required = step_left(user) == "auth.mfa_setup"
+    page = render_template(
+        "auth/mfa.html", on=False, form=form, qr=qr, secret=grouped, required=required
+    )
     return page, status
 
 

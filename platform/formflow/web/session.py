@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
+from ..people import mfa
 from ..people import sessions as browser_sessions
 from ..people.login import session_ended, session_stamp
 from ..people.models import User
@@ -51,9 +52,12 @@ ALWAYS_OPEN_ENDPOINTS = frozenset({"auth.logout", "auth.switch_language", "stati
 
 def step_left(user: User) -> str | None:
     """The page someone signed in must go through before any other, if any: choosing
-    their own password when an administrator set it."""
+    their own password when an administrator set it, then, where the instance asks it of
+    administrators, turning on two-step sign-in."""
     if g.get("password_change_due"):
         return "auth.change_password"
+    if user.is_admin and runtime().config.admin_mfa_required and not mfa.enabled(user):
+        return "auth.mfa_setup"
     return None
 
 

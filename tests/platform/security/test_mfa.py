@@ -196,3 +196,58 @@ def test_the_new_pages_read_in_chinese(runtime, clock, li, browser):
     login(browser)
     page = browser.get("/me/mfa", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "两步" in page
+
+
+# -- ASVS 4.3.1: an instance may require two-step sign-in of its administrators -------------
+
+
+@pytest.fixture
+def admins_need_it(runtime, li):
+    import dataclasses
+
+    runtime.config = dataclasses.replace(runtime.config, admin_mfa_required=True)
+    with runtime.write() as work:
+        work.session.get(User, li).is_admin = True
+
+
+def test_an_admin_without_it_is_sent_to_turn_it_on_before_anything_else(
+    browser, runtime, li, clock, admins_need_it
+):
+    assert login(browser).status_code == 302
+    for path in ("/", "/me", "/admin/users"):
+        held = browser.get(path)
+        assert held.status_code == 302 and held.location.startswith("/me/mfa"), path
+    page = browser.get("/me/mfa")
+    assert page.status_code == 200
+    assert "Administrators must use two-step sign-in here" in page.get_data(as_text=True)
+    with runtime.write() as work:
+        totp = pyotp.TOTP(mfa.pending_secret(work, work.session.get(User, li)))
+    assert browser.post("/me/mfa", data={"code": totp.at(clock.now)}).status_code == 200
+    assert browser.get("/admin/users").status_code == 200
+
+
+def test_it_is_off_by_default_and_never_asked_of_people_who_are_not_admins(
+    app, browser, runtime, li
+):
+    import dataclasses
+
+    from formflow.config import Config
+
+    assert Config.from_env().admin_mfa_required is False
+    with runtime.write() as work:
+        work.session.get(User, li).is_admin = True
+    assert login(browser).status_code == 302
+    assert browser.get("/admin/users").status_code == 200
+    runtime.config = dataclasses.replace(runtime.config, admin_mfa_required=True)
+    with runtime.write() as work:
+        people.create_user(work, "rep", password=PASSWORD)
+    rep = app.test_client()
+    assert login(rep, "rep").status_code == 302
+    assert rep.get("/").status_code == 200
+
+
+def test_the_setting_is_read_from_the_environment(monkeypatch):
+    from formflow.config import Config
+
+    monkeypatch.setenv("FORMFLOW_ADMIN_MFA", "1")
+    assert Config.from_env().admin_mfa_required is True
