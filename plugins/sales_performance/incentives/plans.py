@@ -22,9 +22,8 @@ clawback       measure — what was paid on records that no longer count (cancel
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import suppress
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -37,11 +36,10 @@ from formflow.records.prepare import from_document
 from formflow.records.query import form_rows
 from formflow.runtime import Work
 
-from .. import measures
+from .. import measures, plan_numbers
 from ..explanations import about, reason, said
 from ..periods import KINDS as PERIOD_KINDS
 from ..periods import Period
-from ..split import CENT, format_number, format_percent
 from . import rules as arithmetic
 
 APP = "sales_performance"
@@ -125,70 +123,18 @@ def plan_form(work: Work) -> LoadedForm:
     return get_form(work, f"{APP}.incentive_plan")
 
 
-@dataclass(frozen=True)
-class Column:
-    """What a rule's number column may hold: at least ``least``, at most ``most``; a
-    ``whole`` number; whole ``cents``; shown as a percentage when the form types it as one.
-    ``message`` says all of it, so one message fits whatever was wrong."""
-
-    message: str
-    least: Decimal = Decimal(0)
-    most: Decimal | None = None
-    whole: bool = False
-    cents: bool = False
-    percent: bool = False
-
-
 #: Every number column a rule converts, checked when the plan is saved — whatever the form's
 #: definition (which an admin may republish) lets through — so the arithmetic's own guards
 #: (a negative rate or cap, a gate factor outside 0–1, top N below 1) never see a saved value.
 COLUMNS = {
-    "rate": Column("incentive_plan.rate", percent=True),
-    "amount": Column("incentive_plan.amount", cents=True),
-    "cap_amount": Column("incentive_plan.cap_amount", cents=True),
-    "cap_multiple": Column("incentive_plan.cap_multiple"),
-    "gate_score": Column("incentive_plan.gate_score"),
-    "gate_factor": Column("incentive_plan.gate_factor", most=Decimal(1), percent=True),
-    "top_n": Column("incentive_plan.top_n", least=Decimal(1), whole=True),
+    "rate": plan_numbers.Column("incentive_plan.rate", percent=True),
+    "amount": plan_numbers.Column("incentive_plan.amount", cents=True),
+    "cap_amount": plan_numbers.Column("incentive_plan.cap_amount", cents=True),
+    "cap_multiple": plan_numbers.Column("incentive_plan.cap_multiple"),
+    "gate_score": plan_numbers.Column("incentive_plan.gate_score"),
+    "gate_factor": plan_numbers.Column("incentive_plan.gate_factor", most=Decimal(1), percent=True),
+    "top_n": plan_numbers.Column("incentive_plan.top_n", least=Decimal(1), whole=True),
 }
-
-
-def _number(raw: Any) -> Decimal | None:
-    """``raw`` as a finite Decimal, or None when it is not a number."""
-    if isinstance(raw, bool):
-        return None
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
-
-
-def _fits(value: Decimal, column: Column) -> bool:
-    if value < column.least or (column.most is not None and value > column.most):
-        return False
-    try:
-        if column.whole and value != value.to_integral_value():
-            return False
-        return not column.cents or value == value.quantize(CENT)
-    except InvalidOperation:  # too many digits to round: no sensible amount
-        return False
-
-
-def _column(row: dict[str, Any], field: str, where: str, key: str) -> Decimal | FieldError | None:
-    """A rule's number column: None when empty, its value, or the problem with it."""
-    raw = row.get(field)
-    if raw is None or raw == "":
-        return None
-    column = COLUMNS[field]
-    value = _number(raw)
-    if value is not None and _fits(value, column):
-        return value
-    shown = str(raw)
-    if value is not None:
-        with suppress(InvalidOperation):  # too many digits to round: shown as typed
-            shown = format_percent(value) if column.percent else format_number(value)
-    return FieldError(f"{where}.{field}", about(key, said(column.message, value=shown)))
 
 
 def read_plan(
@@ -238,7 +184,7 @@ def read_plan(
             )
         numbers: dict[str, Decimal | None] = {}
         for field in COLUMNS:
-            read = _column(row, field, where, key)
+            read = plan_numbers.read(row, field, COLUMNS[field], where, key)
             if isinstance(read, FieldError):
                 problems.append(read)
                 read = None

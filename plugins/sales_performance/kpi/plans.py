@@ -13,10 +13,8 @@ nothing half-valid is ever stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -29,23 +27,21 @@ from formflow.records.prepare import from_document
 from formflow.records.query import form_rows
 from formflow.runtime import Work
 
-from .. import measures
+from .. import measures, plan_numbers
 from ..explanations import Said, about, reason, said
 from ..periods import KINDS as PERIOD_KINDS
-from ..split import format_number, format_percent
 from . import scoring
 
 APP = "sales_performance"
 SOURCES = ("measure", "ratio", "manual")
 OF = ("self", "team")
 TARGET_KINDS = ("fixed", "target")
-#: A metric's number columns: the message for a value that is not a number or is out of
-#: range, the range, and whether the form types it in percent.
-NUMBERS: dict[str, tuple[str, Callable[[Decimal], bool], bool]] = {
-    "weight": ("kpi_plan.weight_number", lambda _: True, False),
-    "floor": ("kpi_plan.floor", lambda value: value >= 0, True),
-    "cap": ("kpi_plan.cap", lambda value: value >= 0, True),
-    "target": ("kpi_plan.target_number", lambda _: True, False),
+#: A metric's number columns, checked when the plan is saved (:mod:`..plan_numbers`).
+NUMBERS = {
+    "weight": plan_numbers.Column("kpi_plan.weight_number", least=None),
+    "floor": plan_numbers.Column("kpi_plan.floor", percent=True),
+    "cap": plan_numbers.Column("kpi_plan.cap", percent=True),
+    "target": plan_numbers.Column("kpi_plan.target_number", least=None),
 }
 #: The plan-wide checks (scoring.check_plan) that only repeat an unreadable number's problem.
 FROM_NUMBERS = {
@@ -140,33 +136,6 @@ def plan_form(work: Work) -> LoadedForm:
     return get_form(work, f"{APP}.kpi_plan")
 
 
-def _number(raw: Any) -> Decimal | None:
-    """``raw`` as a finite Decimal, or None when it is not a number."""
-    if isinstance(raw, bool):
-        return None
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
-
-
-def _column(row: dict[str, Any], field: str, where: str, key: str) -> Decimal | FieldError | None:
-    """A metric's number column: None when empty, its value, or the problem with it."""
-    raw = row.get(field)
-    if raw is None or raw == "":
-        return None
-    message, fits, percent = NUMBERS[field]
-    value = _number(raw)
-    if value is not None and fits(value):
-        return value
-    shown = str(raw)
-    if value is not None:
-        with suppress(InvalidOperation):  # too many digits to round: shown as typed
-            shown = format_percent(value) if percent else format_number(value)
-    return FieldError(f"{where}.{field}", about(key, said(message, value=shown)))
-
-
 def _repeats(problem: Said, unreadable: set[str]) -> bool:
     """Whether a plan-wide problem only follows from a number already refused as unreadable."""
     inner = problem.params.get("problem") if problem.key == "problem.of" else problem
@@ -185,7 +154,7 @@ def read_plan(values: dict[str, Any], record_id: int = 0) -> tuple[Plan | None, 
         numbers: dict[str, Decimal | None] = {}
         refused: set[str] = set()
         for field in NUMBERS:
-            read = _column(row, field, where, key)
+            read = plan_numbers.read(row, field, NUMBERS[field], where, key)
             if isinstance(read, FieldError):
                 problems.append(read)
                 refused.add(field)
