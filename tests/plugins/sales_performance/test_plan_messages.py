@@ -365,33 +365,20 @@ PERIOD_CASES = [
 
 @pytest.mark.parametrize(
     ("check", "english"),
-    [pytest.param(check, english, id=name) for name, check, english in KPI_CASES],
+    [
+        pytest.param(check, english, id=f"{group}-{name}")
+        for group, cases in (
+            ("kpi", KPI_CASES),
+            ("incentive", INCENTIVE_CASES),
+            ("guard", GUARD_CASES),
+            ("period", PERIOD_CASES),
+        )
+        for name, check, english in cases
+    ],
 )
-def test_each_kpi_plan_problem_reads_in_chinese_and_in_english_as_before(check, english):
-    assert_bilingual(check(), english)
-
-
-@pytest.mark.parametrize(
-    ("check", "english"),
-    [pytest.param(check, english, id=name) for name, check, english in INCENTIVE_CASES],
-)
-def test_each_incentive_plan_and_tier_problem_reads_in_chinese_and_in_english(check, english):
-    assert_bilingual(check(), english)
-
-
-@pytest.mark.parametrize(
-    ("check", "english"),
-    [pytest.param(check, english, id=name) for name, check, english in GUARD_CASES],
-)
-def test_each_guard_of_the_arithmetic_reads_in_chinese_and_in_english(check, english):
-    assert_bilingual(check(), english)
-
-
-@pytest.mark.parametrize(
-    ("check", "english"),
-    [pytest.param(check, english, id=name) for name, check, english in PERIOD_CASES],
-)
-def test_a_period_that_cannot_be_split_that_way_says_so_in_both_languages(check, english):
+def test_each_plan_problem_reads_in_chinese_and_in_english_as_before(check, english):
+    """KPI plan and incentive plan checks, the tier arithmetic's guards and the periods a
+    target is split by."""
     assert_bilingual(check(), english)
 
 
