@@ -176,4 +176,9 @@ def session_ended(work: Work, user_id: int, session_id: str | None) -> bool:
     """Whether a browser session may no longer be used: signed out, or too old."""
     if session_expired(work, session_id):
         return True
-    return work.session.get(UserSetting, (user_id, _ENDED + (session_id or "")[:100])) is not None
+    return work.session.get(UserSetting, (user_id, ended_key(session_id))) is not None
+
+
+def ended_key(session_id: str | None) -> str:
+    """The ``user_settings`` key that records a session as ended."""
+    return _ENDED + (session_id or "")[:100]

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 
 from ..runtime import Work
-from .login import end_session, session_ended, session_stamp
+from .login import end_session, session_ended, session_expired, session_stamp
+from .login import ended_key as login_ended_key
 from .models import User, UserSetting
+from .service import PASSWORD_CHANGE_DUE
 
 _ACTIVE = "session.active:"
 #: How stale "last seen" may get before a request writes it again.
@@ -76,12 +78,38 @@ def record_sign_in(work: Work, user: User, session_id: str, address: str, user_a
     work.session.flush()
 
 
-def needs_touch(work: Work, user_id: int, session_id: str) -> bool:
-    """Whether the session's "last seen" is older than :data:`TOUCH_INTERVAL`."""
-    row = work.session.get(UserSetting, (user_id, _key(session_id)))
-    if row is None or not isinstance(row.value, dict):
-        return False
-    return work.now - dt.datetime.fromisoformat(row.value["seen"]) > TOUCH_INTERVAL
+@dataclass(frozen=True)
+class RequestCheck:
+    """What a signed-in page request must know of its session and its person."""
+
+    #: Signed out, ended from another browser, or too old: the cookie no longer works.
+    ended: bool
+    #: Its "last seen" is older than :data:`TOUCH_INTERVAL`, so the request writes it.
+    stale: bool
+    #: An administrator set the person's password (see ``service.require_password_change``).
+    password_change_due: bool
+
+
+def check_request(work: Work, user_id: int, session_id: str | None) -> RequestCheck:
+    """:class:`RequestCheck` for a request of ``user_id`` in ``session_id``: one query over
+    the few settings rows it concerns, on every page request."""
+    ended_key, active_key = login_ended_key(session_id), _key(session_id or "")
+    rows = dict(
+        work.session.execute(
+            select(UserSetting.key, UserSetting.value).where(
+                UserSetting.user_id == user_id,
+                UserSetting.key.in_((ended_key, active_key, PASSWORD_CHANGE_DUE)),
+            )
+        ).all()
+    )
+    ended = session_expired(work, session_id) or ended_key in rows
+    active = rows.get(active_key)
+    stale = (
+        not ended
+        and isinstance(active, dict)
+        and work.now - dt.datetime.fromisoformat(active["seen"]) > TOUCH_INTERVAL
+    )
+    return RequestCheck(ended, stale, PASSWORD_CHANGE_DUE in rows)
 
 
 def touch(work: Work, user_id: int, session_id: str) -> None:

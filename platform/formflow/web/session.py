@@ -11,9 +11,8 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 
 from ..people import mfa
 from ..people import sessions as browser_sessions
-from ..people.login import session_ended, session_stamp
+from ..people.login import session_stamp
 from ..people.models import User
-from ..people.service import password_change_due
 from ..runtime import Runtime, Work
 
 
@@ -30,13 +29,17 @@ def load_user() -> None:
     session_id = session.get("sid")
     with runtime().read() as work:
         user = work.session.get(User, uid)
-        ended = user is not None and session_ended(work, user.id, session_id)
-        stale = not ended and browser_sessions.needs_touch(work, uid, session_id or "")
-        g.password_change_due = user is not None and password_change_due(work, user.id)
-    if user is None or not user.is_active or ended or session.get("stamp") != session_stamp(user):
+        check = browser_sessions.check_request(work, uid, session_id)
+    g.password_change_due = user is not None and check.password_change_due
+    if (
+        user is None
+        or not user.is_active
+        or check.ended
+        or session.get("stamp") != session_stamp(user)
+    ):
         session.clear()
         return
-    if stale:
+    if check.stale:
         with runtime().write() as work:
             browser_sessions.touch(work, uid, session_id)
     g.user = user
