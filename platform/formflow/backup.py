@@ -458,11 +458,24 @@ def _restore_postgresql(engine: Engine, database: Path) -> None:
                 )
             )
         ]
+        # The engine's own functions (the triggers' of migration 0012): the backup brings
+        # them back with the tables.
+        functions = [
+            signature
+            for (signature,) in connection.execute(
+                text(
+                    "SELECT p.oid::regprocedure::text FROM pg_proc p "
+                    "JOIN pg_namespace n ON n.oid = p.pronamespace "
+                    "WHERE n.nspname = current_schema()"
+                )
+            )
+        ]
     drops = database.with_name("drop-current.sql")
     lines = []
     if tables:
         lines.append("DROP TABLE IF EXISTS " + ", ".join(f'"{t}"' for t in tables) + " CASCADE;")
     lines += [f'DROP SEQUENCE IF EXISTS "{s}";' for s in sequences]
+    lines += [f"DROP FUNCTION IF EXISTS {f} CASCADE;" for f in functions]
     drops.write_text("\n".join(lines) + "\n", encoding="utf-8")
     engine.dispose()
     _run_pg(

@@ -1584,7 +1584,7 @@ def _follow_up_reminders(work: Work, plan: Plan, ids: dict[str, list[int]]) -> i
     soon = 0
     date_automations = [
         (automation_id, automations.spec_by_id(work, automation_id, version))
-        for automation_id, event, version in automations.listening(work, loaded.form.id)
+        for automation_id, event, version in automations.listening(work, loaded)
         if event == "date_field"
     ]
     for customer in plan.customers:

@@ -81,6 +81,12 @@ def test_a_database_of_revision_0003_migrates_to_head_and_keeps_every_row(tmp_pa
             now_columns, now_rows = after[table]
             assert now_columns[: len(columns)] == columns, table
             assert sorted((r[: len(columns)] for r in now_rows), key=repr) == rows, table
+            added = now_columns[len(columns) :]
+            if table == "forms":  # each form starts with a setup stamp of its own
+                assert added == ["setup_stamp"]
+                stamps = [r[-1] for r in now_rows]
+                assert all(stamps) and len(set(stamps)) == len(stamps)
+                continue
             # columns added later start empty (users' second factor, say)
             assert all(value is None for r in now_rows for value in r[len(columns) :]), table
         assert all(after[t][1] == [] for t in set(after) - set(before))  # new tables start empty

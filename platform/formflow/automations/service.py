@@ -13,11 +13,11 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from .. import jsoncodec
-from ..db import DriverStatement
-from ..definitions.service import get_form
+from ..definitions import attached
+from ..definitions.service import LoadedForm, get_form
 from ..errors import NotFound, ValidationFailed
 from ..runtime import Work
 from . import functions, timing
@@ -168,24 +168,19 @@ def _parsed(automation_id: int, version: int, text: str) -> AutomationSpec:
     )
 
 
-_LISTENING = DriverStatement(
-    select(Automation.id, Automation.event, Automation.current_version)
-    .where(
-        Automation.form_id == bindparam("form_id"),
-        Automation.enabled.is_(True),
-        Automation.current_version > 0,
-    )
-    .order_by(Automation.id)
+_LISTENING = attached.statement(
+    Automation.__table__,
+    Automation.enabled.is_(True) & (Automation.current_version > 0),
+    Automation.id,
+    Automation.event,
+    Automation.current_version,
 )
 
 
-def listening(work: Work, form_id: int) -> list[tuple[int, str, int]]:
-    """(id, event, version) of the enabled automations a form's records trigger; read on
-    every record written, so memoised for the unit of work."""
-    key = ("automations", form_id)
-    if key not in work.memo:
-        work.memo[key] = [tuple(row) for row in work.run(_LISTENING, {"form_id": form_id})]
-    return work.memo[key]
+def listening(work: Work, loaded: LoadedForm) -> tuple[tuple[int, str, int], ...]:
+    """(id, event, version) of the enabled automations a form's records trigger: wanted on
+    every record written, so read once per change of the form's setup."""
+    return attached.read(work, loaded, "automations", _LISTENING, tuple)
 
 
 def spec_by_id(work: Work, automation_id: int, version: int) -> AutomationSpec:

@@ -32,7 +32,7 @@ QUIET = "automations_quiet"
 def _matching(work: Work, loaded: LoadedForm, events: set[str]):
     if work.memo.get(QUIET):
         return
-    for automation_id, event, version in service.listening(work, loaded.form.id):
+    for automation_id, event, version in service.listening(work, loaded):
         if event in events:
             yield automation_id, version, service.spec_by_id(work, automation_id, version)
 

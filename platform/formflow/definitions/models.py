@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import secrets
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
@@ -39,6 +40,12 @@ class Form(Base):
     current_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: A random token the database itself replaces (triggers, migration 0012) whenever a
+    #: row of ``flows``, ``automations`` or ``form_grants`` naming this form is written:
+    #: what a record write reads of those is cached by it (``definitions.attached``).
+    setup_stamp: Mapped[str] = mapped_column(
+        String(36), default=lambda: secrets.token_hex(8), server_default=""
+    )
 
 
 class FormVersion(Base):

@@ -47,6 +47,8 @@ class FormRef:
     title: str
     current_version: int
     updated_at: dt.datetime
+    #: Changes whenever the form's flows, automations or grants do (see ``Form``).
+    setup_stamp: str
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ _CURRENT = select(
     _forms.c.current_version,
     _forms.c.updated_at,
     _versions.c.digest,
+    _forms.c.setup_stamp,
 ).select_from(
     _apps.join(_forms, _forms.c.app_id == _apps.c.id).join(
         _versions,
@@ -116,7 +119,9 @@ def _loaded(work: Work, row: Any) -> LoadedForm:
         return found
     app = AppRef(row[0], row[1], row[2])
     updated_at = _updated_at_reader(work.connection.dialect)
-    form = FormRef(row[3], row[4], row[5], row[6], updated_at(row[7]) if updated_at else row[7])
+    form = FormRef(
+        row[3], row[4], row[5], row[6], updated_at(row[7]) if updated_at else row[7], row[9]
+    )
     loaded = LoadedForm(app, form, _cached_spec(work, app, form, form.current_version, row[8]))
     runtime.specs.put(key, loaded)
     return loaded

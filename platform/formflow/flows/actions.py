@@ -88,7 +88,7 @@ def start(work: Work, flow_name: str, loaded: LoadedForm, record_id: int) -> Flo
 
 def start_on_submit(work: Work, loaded: LoadedForm, row: RecordRow) -> None:
     """The record-created listener: start every submit-triggered flow of the form."""
-    for name in service.submit_flows(work, loaded.form.id):
+    for name in service.submit_flows(work, loaded):
         start(work, name, loaded, row.id)
 
 

@@ -12,10 +12,10 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from .. import jsoncodec
-from ..db import DriverStatement
+from ..definitions import attached
 from ..definitions.service import LoadedForm, get_form, split_name
 from ..errors import FieldError, NotFound, ValidationFailed
 from ..runtime import Work
@@ -107,20 +107,19 @@ def all_flows(work: Work) -> list[Flow]:
     return list(work.session.scalars(select(Flow).order_by(Flow.name)))
 
 
-_SUBMIT_FLOWS = DriverStatement(
-    select(Flow.name)
-    .where(
-        Flow.form_id == bindparam("form_id"),
-        Flow.current_version > 0,
-        Flow.trigger == "submit",
-    )
-    .order_by(Flow.id)
+_SUBMIT_FLOWS = attached.statement(
+    Flow.__table__,
+    (Flow.current_version > 0) & (Flow.trigger == "submit"),
+    Flow.name,
 )
 
 
-def submit_flows(work: Work, form_id: int) -> list[str]:
-    """Names of the flows a submit of the form starts (read on every record created)."""
-    return [row[0] for row in work.run(_SUBMIT_FLOWS, {"form_id": form_id}).fetchall()]
+def submit_flows(work: Work, loaded: LoadedForm) -> tuple[str, ...]:
+    """Names of the flows a submit of the form starts (wanted on every record created, so
+    read once per change of the form's setup)."""
+    return attached.read(
+        work, loaded, "submit_flows", _SUBMIT_FLOWS, lambda rows: tuple(r[0] for r in rows)
+    )
 
 
 def definition_text(work: Work, flow: Flow, version: int | None = None) -> str:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import bindparam, false, or_, select, true
+from sqlalchemy import false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from .. import jsoncodec
-from ..db import DriverStatement
+from ..definitions import attached
 from ..definitions.service import LoadedForm
 from ..definitions.spec import FieldSpec
 from ..records.models import Record
@@ -182,25 +183,40 @@ def person_of(work: Work) -> Person | None:
     return work.memo[key]
 
 
-#: A form's grants, read for every request on it: run on the driver (a user's roles are
-#: matched in Python; a form has a handful of grants).
-_GRANTS_OF_FORM = DriverStatement(
-    select(
-        FormGrant.id,
-        FormGrant.role_id,
-        FormGrant.actions,
-        FormGrant.scope,
-        FormGrant.conditions,
-        FormGrant.fields,
-    )
-    .where(FormGrant.form_id == bindparam("form_id"))
-    .order_by(FormGrant.id)
+#: A form's grants, wanted for every request on it: read once per change of the form's
+#: setup (a user's roles are matched in Python; a form has a handful of grants).
+_GRANTS_OF_FORM = attached.statement(
+    FormGrant.__table__,
+    None,
+    FormGrant.id,
+    FormGrant.role_id,
+    FormGrant.actions,
+    FormGrant.scope,
+    FormGrant.conditions,
+    FormGrant.fields,
 )
 
 
 def _json(value: Any) -> Any:
     """A JSON column as the driver gives it: text on SQLite, decoded on PostgreSQL."""
     return jsoncodec.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _grants(rows: list[tuple[Any, ...]]) -> tuple[tuple[int | None, Grant], ...]:
+    """(role id, grant) of every grant row, shared read-only by every request."""
+    return tuple(
+        (
+            role_id,
+            Grant(
+                grant_id,
+                frozenset(_json(actions)),
+                scope,
+                tuple(_json(conditions) or ()),
+                MappingProxyType(dict(_json(fields) or {})),
+            ),
+        )
+        for grant_id, role_id, actions, scope, conditions, fields in rows
+    )
 
 
 def policy_for(work: Work, loaded: LoadedForm) -> FormPolicy:
@@ -211,16 +227,9 @@ def policy_for(work: Work, loaded: LoadedForm) -> FormPolicy:
     person = person_of(work)
     policy = FormPolicy(loaded, person)
     if person is not None and not person.admin:
-        rows = work.run(_GRANTS_OF_FORM, {"form_id": loaded.form.id}).fetchall()
         policy.grants = [
-            Grant(
-                grant_id,
-                frozenset(_json(actions)),
-                scope,
-                tuple(_json(conditions) or ()),
-                dict(_json(fields) or {}),
-            )
-            for grant_id, role_id, actions, scope, conditions, fields in rows
+            grant
+            for role_id, grant in attached.read(work, loaded, "grants", _GRANTS_OF_FORM, _grants)
             if role_id is None or role_id in person.roles
         ]
     work.memo[key] = policy
