@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
@@ -144,16 +144,17 @@ class Database:
         self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._kept = _KeptConnections(self.engine) if self.dialect == "sqlite" else None
 
-    @contextmanager
-    def transaction(self, *, write: bool) -> Iterator[Connection]:
+    def transaction(self, *, write: bool) -> AbstractContextManager[Connection]:
         """A connection in one transaction: committed on success, rolled back on any error.
 
         Readers get a consistent snapshot (SQLite WAL, PostgreSQL MVCC) and never wait.
         """
         if self._kept is not None:
-            with self._kept.transaction("IMMEDIATE" if write else "DEFERRED") as connection:
-                yield connection
-            return
+            return self._kept.transaction("IMMEDIATE" if write else "DEFERRED")
+        return self._pooled(write)
+
+    @contextmanager
+    def _pooled(self, write: bool) -> Iterator[Connection]:
         with (self._writer if write else self.engine).connect() as connection, connection.begin():
             yield connection
 
@@ -196,30 +197,30 @@ class _KeptConnections:
     def __init__(self, engine: Engine, keep: int = 4) -> None:
         self._engine = engine
         self._keep = keep
-        self._idle: list[tuple[Connection, float, Any]] = []
+        self._idle: list[tuple[Connection, float, Any, Any]] = []
         self._lock = threading.Lock()
         self._pid = os.getpid()
 
-    def _take(self) -> tuple[Connection, float]:
+    def _take(self) -> tuple[Connection, float, Any]:
         with self._lock:
             if self._pid != os.getpid():
                 # A forked child must not touch its parent's SQLite connections at all
                 # (closing them would release the parent's file locks): forget them.
                 self._idle, self._pid = [], os.getpid()
             while self._idle:
-                connection, born, pool = self._idle.pop()
+                connection, born, pool, driver = self._idle.pop()
                 if pool is self._engine.pool and time.monotonic() - born < STATS_RELOAD_SECONDS:
-                    return connection, born
+                    return connection, born, driver
                 # Too old, or the engine was disposed since (a new pool, so that every
                 # connection reopens): the pool opens a new one in its place.
                 connection.invalidate()
                 connection.close()
-        return self._engine.connect(), time.monotonic()
+        connection = self._engine.connect()
+        return connection, time.monotonic(), connection.connection.driver_connection
 
     @contextmanager
     def transaction(self, mode: str) -> Iterator[Connection]:
-        connection, born = self._take()
-        driver = connection.connection.driver_connection
+        connection, born, driver = self._take()
         driver.execute(f"BEGIN {mode}")
         # SQLAlchemy's own transaction bookkeeping is begun only when something asks for it
         # (a Core execute autobegins; :meth:`Database.session` begins before a session
@@ -234,7 +235,7 @@ class _KeptConnections:
                 elif driver.in_transaction:
                     driver.rollback()
             finally:
-                self._give(connection, born)
+                self._give(connection, born, driver)
             raise
         try:
             if connection.in_transaction():
@@ -246,24 +247,24 @@ class _KeptConnections:
                 connection.rollback()
             elif driver.in_transaction:
                 driver.rollback()
-            self._give(connection, born)
+            self._give(connection, born, driver)
             raise
-        self._give(connection, born)
+        self._give(connection, born, driver)
 
-    def _give(self, connection: Connection, born: float) -> None:
+    def _give(self, connection: Connection, born: float, driver: Any) -> None:
         """Keep ``connection`` for the next unit of work if it is idle and healthy."""
         healthy = not connection.invalidated and not connection.in_transaction()
-        if healthy and not connection.connection.driver_connection.in_transaction:
+        if healthy and not driver.in_transaction:
             with self._lock:
                 if len(self._idle) < self._keep and self._pid == os.getpid():
-                    self._idle.append((connection, born, self._engine.pool))
+                    self._idle.append((connection, born, self._engine.pool, driver))
                     return
         connection.close()
 
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
-        for connection, _born, _pool in idle:
+        for connection, _born, _pool, _driver in idle:
             connection.close()
 
 
@@ -343,12 +344,16 @@ class DriverStatement:
 
     def run(self, connection: Any, params: dict[str, Any] | None = None) -> Any:
         """Execute on a SQLAlchemy ``Connection``'s DBAPI connection; returns the cursor."""
-        sql, order, processors, fixed = self._compile(connection.dialect)
+        return self.run_on(connection.connection.driver_connection, connection.dialect, params)
+
+    def run_on(self, driver: Any, dialect: Any, params: dict[str, Any] | None = None) -> Any:
+        """Execute on the DBAPI connection ``driver`` of ``dialect``; returns the cursor."""
+        sql, order, processors, fixed = self._compile(dialect)
         values = {**fixed, **params} if params else dict(fixed)
         for name, processor in processors.items():
             if name in values:
                 values[name] = processor(values[name])
-        cursor = connection.connection.driver_connection.cursor()
+        cursor = driver.cursor()
         if order is None:
             cursor.execute(sql, values)
         else:

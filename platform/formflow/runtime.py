@@ -133,6 +133,7 @@ class Work:
         #: What to do once this unit of work has committed (see :meth:`after_commit`).
         self.committed: list[Callable[[], None]] = []
         self._session: Session | None = None
+        self._driver: Any = None
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` after the transaction commits (never if it rolls back): how a
@@ -160,7 +161,10 @@ class Work:
 
     def run(self, statement: DriverStatement, params: dict[str, Any] | None = None) -> Any:
         """Run a precompiled hot-path statement in this transaction; returns the cursor."""
-        return statement.run(self.connection, params)
+        driver = self._driver
+        if driver is None:  # the DBAPI connection, looked up once per unit of work
+            driver = self._driver = self.connection.connection.driver_connection
+        return statement.run_on(driver, self.connection.dialect, params)
 
     @property
     def actor(self) -> User | None:
