@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
@@ -19,6 +19,7 @@ from .. import jsoncodec
 from ..definitions import attached
 from ..definitions.service import LoadedForm
 from ..definitions.spec import FieldSpec
+from ..people.service import departments_below, roles_and_departments
 from ..records.models import Record
 from ..runtime import Work
 from .models import Access, Action, FormGrant, Scope
@@ -44,8 +45,7 @@ class Grant:
         return Access.EDIT if self.actions & _WRITING else Access.READ
 
 
-@dataclass(frozen=True)
-class Person:
+class Person(NamedTuple):
     """The facts about the acting user that permissions depend on."""
 
     id: int
@@ -161,26 +161,27 @@ class FormPolicy:
 
 def person_of(work: Work) -> Person | None:
     """The acting user's roles and departments (None for the system), once per work."""
-    if work.actor is None:
+    actor = work.actor
+    if actor is None:
         return None
-    key = ("person", work.actor.id)
-    if key not in work.memo:
-        from ..people.service import departments_below, roles_and_departments
-
-        roles, ordered = roles_and_departments(work, work.actor.id)
+    actor_id = work.actor_id
+    key = ("person", actor_id)
+    person = work.memo.get(key)
+    if person is None:
+        roles, ordered = roles_and_departments(work, actor_id)
         departments = frozenset(ordered)
-        work.memo[key] = Person(
-            id=work.actor.id,
-            admin=bool(work.actor.is_admin),
-            roles=frozenset(roles),
-            departments=departments,
-            subtree=frozenset(departments_below(work, departments)),
+        person = work.memo[key] = Person(
+            actor_id,
+            bool(actor.is_admin),
+            frozenset(roles),
+            departments,
+            frozenset(departments_below(work, departments)) if departments else departments,
         )
         # What the record service asks of the actor (active, primary department), known now.
         work.memo.setdefault(
-            ("user", work.actor.id), (bool(work.actor.is_active), ordered[0] if ordered else None)
+            ("user", actor_id), (bool(actor.is_active), ordered[0] if ordered else None)
         )
-    return work.memo[key]
+    return person
 
 
 #: A form's grants, wanted for every request on it: read once per change of the form's
