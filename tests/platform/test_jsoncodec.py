@@ -34,3 +34,19 @@ def test_a_number_that_would_write_out_as_thousands_of_digits_is_unreadable(text
 def test_the_largest_numbers_allowed_still_round_trip():
     assert jsoncodec.dumps(jsoncodec.loads("1e1000")) == "1" + "0" * 1000
     assert jsoncodec.loads("1e-1000") == Decimal("1e-1000")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["12.50", "-0.00", "0", "0.000001", "0.0000001", "1E+2", "-1.5E-9", "123456789012.34"],
+)
+def test_every_decimal_is_written_out_as_plain_digits(text):
+    value = Decimal(text)
+    assert jsoncodec.dumps([value]) == f"[{value:f}]"
+    assert jsoncodec.loads(jsoncodec.dumps(value)) == value
+
+
+@pytest.mark.parametrize("text", ["NaN", "-Infinity", "Infinity", "sNaN"])
+def test_nan_and_infinity_are_refused(text):
+    with pytest.raises(TypeError):
+        jsoncodec.dumps({"x": Decimal(text)})
