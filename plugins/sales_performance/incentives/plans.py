@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import select
 
 from formflow.definitions.service import LoadedForm, get_form
-from formflow.errors import BadRequest, FieldError
+from formflow.errors import FieldError, ValidationFailed
 from formflow.records import service as records
 from formflow.records.models import Record
 from formflow.records.prepare import from_document
@@ -274,7 +274,7 @@ def refuse_bad_plan(work: Work, loaded: LoadedForm, record: Any, *_: Any) -> Non
     if plan is not None:
         problems = check_measures(work, plan)
     if problems:
-        raise BadRequest(problems)
+        raise ValidationFailed(problems)
 
 
 def all_plans(work: Work) -> list[IncentivePlan]:

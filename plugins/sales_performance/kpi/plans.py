@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from formflow.definitions.service import LoadedForm, get_form
-from formflow.errors import BadRequest, FieldError, NotFound
+from formflow.errors import BadRequest, FieldError, NotFound, ValidationFailed
 from formflow.records import service as records
 from formflow.records.models import Record
 from formflow.records.prepare import from_document
@@ -185,7 +185,8 @@ def read_plan(values: dict[str, Any], record_id: int = 0) -> tuple[Plan | None, 
             direction=row.get("direction") or "higher",
             rule=rule,
             floor=numbers["floor"] or Decimal(0),
-            cap=numbers["cap"] or Decimal("1.2"),
+            # Empty: 120 %; a cap the admin typed, 0 included, is the cap.
+            cap=Decimal("1.2") if numbers["cap"] is None else numbers["cap"],
             bands=bands,
         )
         target_kind = row.get("target_kind") or "fixed"
@@ -291,7 +292,7 @@ def refuse_bad_plan(work: Work, loaded: LoadedForm, record: Any, *_: Any) -> Non
     if plan is not None:
         problems = check_measures(work, plan)
     if problems:
-        raise BadRequest(problems)
+        raise ValidationFailed(problems)
 
 
 def ensure_defaults(work: Work) -> None:

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from formflow.definitions.service import get_form
-from formflow.errors import BadRequest, Forbidden
+from formflow.errors import BadRequest, Forbidden, ValidationFailed
 from formflow.people import service as people
 from formflow.people.models import Department
 from formflow.records import service as records
@@ -352,10 +352,10 @@ def test_the_what_if_estimator(sales):
 
 
 def test_a_bad_plan_is_refused_naming_the_rule_and_field(sales):
-    with pytest.raises(BadRequest) as refused:
+    with pytest.raises(ValidationFailed) as refused:
         plan(sales, commission(tiers="0-80:2%, 90-:4%"))
     assert refused.value.errors[0].field == "rules[0].tiers"
-    with pytest.raises(BadRequest) as refused:
+    with pytest.raises(ValidationFailed) as refused:
         plan(sales, commission(measure="nope"))
     assert refused.value.errors[0].field == "rules[0].measure"
 

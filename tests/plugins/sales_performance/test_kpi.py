@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from formflow.definitions.service import get_form
-from formflow.errors import BadRequest, FormflowError
+from formflow.errors import BadRequest, FormflowError, ValidationFailed
 from formflow.people import service as people
 from formflow.records import service as records
 from formflow.records.models import Record
@@ -207,7 +207,7 @@ def test_a_plan_whose_weights_do_not_sum_to_100_is_refused_and_nothing_is_saved(
              "target": 10},
         ],
     }  # fmt: skip
-    with pytest.raises(BadRequest) as refused, sales.runtime.write() as work:
+    with pytest.raises(ValidationFailed) as refused, sales.runtime.write() as work:
         records.create(work, get_form(work, f"{APP}.kpi_plan"), bad)
     messages = [(e.field, e.message) for e in refused.value.errors]
     assert ("metrics", "weights sum to 95, not 100") in messages
@@ -217,7 +217,7 @@ def test_a_plan_whose_weights_do_not_sum_to_100_is_refused_and_nothing_is_saved(
         )
     assert after == before
     bad["metrics"][1]["weight"] = 40
-    with pytest.raises(BadRequest) as refused, sales.runtime.write() as work:
+    with pytest.raises(ValidationFailed) as refused, sales.runtime.write() as work:
         records.create(work, get_form(work, f"{APP}.kpi_plan"), bad)
     assert refused.value.errors[0].field == "metrics[1].measure"
     assert "no measure 'nope'" in refused.value.errors[0].message

@@ -412,10 +412,21 @@ def sales(runtime, admin) -> Sales:
 
 
 def refused_plan(sales: Sales, form: str, values: dict[str, Any]) -> FieldError:
-    with pytest.raises(BadRequest) as refused, sales.runtime.write() as work:
+    with pytest.raises(ValidationFailed) as refused, sales.runtime.write() as work:
         records.create(work, get_form(work, f"{APP}.{form}"), values)
     [problem] = refused.value.errors
     return problem
+
+
+def test_a_bad_plan_sent_to_the_api_gets_422_naming_the_field_and_nothing_stored(sales, api):
+    path = f"/forms/{APP}.kpi_plan/records"
+    before = api.get(path).body["records"]
+    response = api.post(path, {"data": kpi(measure="nope")})
+    assert response.status_code == 422
+    [problem] = response.body["errors"]
+    assert problem["field"] == "metrics[0].measure"
+    assert "there is no measure 'nope'" in problem["message"]
+    assert api.get(path).body["records"] == before
 
 
 def test_a_plan_naming_an_unknown_measure_is_refused_in_both_languages(sales):
@@ -493,7 +504,7 @@ def test_a_plan_the_arithmetic_could_not_use_is_refused_when_saved_in_both_langu
             .select_from(Record)
             .where(Record.form_id == get_form(work, f"{APP}.incentive_plan").form.id)
         )
-    with pytest.raises(BadRequest) as refused, sales.runtime.write() as work:
+    with pytest.raises(ValidationFailed) as refused, sales.runtime.write() as work:
         records.create(
             work, get_form(work, f"{APP}.incentive_plan"), {**incentive(), "rules": [bad, star]}
         )
@@ -533,7 +544,7 @@ def test_a_stored_plan_edited_into_one_that_cannot_be_used_is_refused_and_kept_a
         ({"gate_score": "60", "gate_factor": "2"}, "rules[0].gate_factor",
          "star: the factor below the gate must be from 0 % to 100 %, not 200 %"),
     ):  # fmt: skip
-        with pytest.raises(BadRequest) as refused, sales.runtime.write() as work:
+        with pytest.raises(ValidationFailed) as refused, sales.runtime.write() as work:
             loaded = get_form(work, f"{APP}.incentive_plan")
             records.update_record(
                 work, loaded, plan, {"rules": [{**rules_before[0], **change}]}, revision=revision
@@ -560,7 +571,7 @@ def test_a_kpi_plan_counted_over_nobody_knows_is_refused_and_the_stored_one_kept
     with sales.runtime.read() as work:
         record = records.get(work, plan)
         revision, stored = record.revision, jsoncodec.loads(jsoncodec.dumps(record.data))
-    with pytest.raises(BadRequest) as refused, sales.runtime.write() as work:
+    with pytest.raises(ValidationFailed) as refused, sales.runtime.write() as work:
         loaded = get_form(work, name)
         row = dict(from_document(loaded.spec, record.data))["metrics"][0]
         records.update_record(
@@ -764,3 +775,10 @@ def test_a_chinese_admin_saving_a_bad_kpi_plan_reads_why_in_chinese(browser, sal
     english = browser.as_("admin", "en").post(url, data=form)
     assert english.status_code == 422
     assert "weights sum to 90, not 100" in unescape(english.get_data(as_text=True))
+
+
+def test_a_cap_left_empty_is_120_percent_and_a_cap_typed_as_0_is_0():
+    empty, problems = kpi_plans.read_plan(kpi())
+    assert problems == [] and empty.metrics[0].metric.cap == D("1.2")
+    zero, problems = kpi_plans.read_plan(kpi(cap="0"))
+    assert problems == [] and zero.metrics[0].metric.cap == D(0)
