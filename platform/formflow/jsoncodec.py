@@ -30,7 +30,7 @@ _INT64 = 2**63
 def loads(text: str | bytes) -> Any:
     """Parse JSON text; numbers with a fraction or exponent become ``Decimal``, as do whole
     numbers beyond 64 bits. A number out of range raises ``ValueError``."""
-    return simplejson.loads(text, parse_float=_decimal, parse_int=_integer)
+    return _DECODER.decode(text)
 
 
 def _decimal(text: str) -> Decimal:
@@ -49,6 +49,12 @@ def _integer(text: str) -> int | Decimal:
         raise _out_of_range(text)
     value = int(text)
     return value if -_INT64 <= value < _INT64 else Decimal(text)
+
+
+#: One decoder for every read (``simplejson.loads`` with hooks builds a new one per call,
+#: which cost more than parsing a short value); like simplejson's own default decoder, it
+#: keeps no state between calls.
+_DECODER = simplejson.JSONDecoder(parse_float=_decimal, parse_int=_integer)
 
 
 def _out_of_range(text: str) -> ValueError:
