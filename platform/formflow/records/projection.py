@@ -21,10 +21,21 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Boolean, Numeric, Text, cast, func, literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Numeric,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from .. import jsoncodec
+from ..db import DriverStatement
 from ..definitions.spec import FieldSpec
 from .models import Record
 
@@ -67,15 +78,29 @@ def stored_parts(
     of the form, deleted ones too, by id: a pass over a million records that looks at a few
     fields reads their JSON instead of parsing each whole document."""
     read = list({f.id: f for f in fields}.values())
-    rows = work.session.execute(
+    query = (
         select(Record.id, Record.deleted_at, *(stored_json(f, work.dialect) for f in read))
-        .where(Record.form_id == form_id)
+        .where(Record.form_id == bindparam("form_id"))
         .order_by(Record.id)
-        .execution_options(yield_per=2000)
     )
-    for record_id, deleted_at, *values in rows:
-        part = {f.id: jsoncodec.loads(v) for f, v in zip(read, values, strict=True) if v}
+    loads = jsoncodec.loads
+    for record_id, deleted_at, *values in _streamed(work, query, {"form_id": form_id}):
+        part = {f.id: loads(v) for f, v in zip(read, values, strict=True) if v}
         yield record_id, deleted_at is None, part
+
+
+def _streamed(work: Work, query: Any, params: dict[str, Any]) -> Iterator[Any]:
+    """``query``'s rows a batch at a time, in constant memory, columns as the driver gives
+    them. SQLite steps its cursor lazily, so the rows are read straight on the driver
+    (SQLAlchemy's result machinery cost more per row than a conversion check itself);
+    PostgreSQL streams through a server-side cursor (``yield_per``)."""
+    if work.dialect != "sqlite":
+        yield from work.session.execute(query, params, execution_options={"yield_per": 2000})
+        return
+    work.flush()  # read on the driver: pending ORM changes go first
+    cursor = work.run(DriverStatement(query), params)
+    while rows := cursor.fetchmany(2000):
+        yield from rows
 
 
 def field_sql(field: FieldSpec, dialect: str) -> ColumnElement[Any]:
