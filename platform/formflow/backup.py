@@ -458,15 +458,18 @@ def _restore_postgresql(engine: Engine, database: Path) -> None:
                 )
             )
         ]
-        # The engine's own functions (the triggers' of migration 0012): the backup brings
-        # them back with the tables.
+        # The engine's own functions (the triggers' of migration 0012), not an extension's
+        # or an aggregate: the backup brings them back with the tables.
         functions = [
             signature
             for (signature,) in connection.execute(
                 text(
                     "SELECT p.oid::regprocedure::text FROM pg_proc p "
                     "JOIN pg_namespace n ON n.oid = p.pronamespace "
-                    "WHERE n.nspname = current_schema()"
+                    "WHERE n.nspname = current_schema() AND p.prokind = 'f' "
+                    "AND NOT EXISTS (SELECT 1 FROM pg_depend d "
+                    "WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid "
+                    "AND d.deptype = 'e')"
                 )
             )
         ]

@@ -71,15 +71,15 @@ def dumps_bytes(value: Any) -> bytes:
     return orjson.dumps(value, default=_fragment)
 
 
-_DIGITS = frozenset("0123456789")
+_PLAIN = frozenset("-.0123456789")
 
 
 def _fragment(value: Any) -> Any:
     if type(value) is Decimal:
         # The common case first: str() writes a finite Decimal without an exponent exactly
-        # as format "f" would, at half the cost (NaN and infinity end in a letter).
+        # as format "f" would, at half the cost (NaN, infinity and exponents have letters).
         text = str(value)
-        if text[-1] in _DIGITS and "E" not in text:
+        if _PLAIN.issuperset(text):
             return orjson.Fragment(text)
     if isinstance(value, Decimal):
         if not value.is_finite():

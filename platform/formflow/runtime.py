@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 class SpecCache:
     """Compiled specs by (form id, version, field types version, digest): versions never
     change once published. Also holds what is built from a spec and a form's row alone
-    (``definitions.service`` keeps its LoadedForms here), under keys of their own."""
+    (``definitions.service`` keeps its LoadedForms here) and what hangs off a form, by its
+    setup stamp (``definitions.attached``), under keys of their own: entries under an old
+    stamp or digest are never asked for again and leave as the least recently used."""
 
     def __init__(self, size: int = 512) -> None:
         self._specs: OrderedDict[tuple[Any, ...], Any] = OrderedDict()

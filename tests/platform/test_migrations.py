@@ -137,3 +137,51 @@ def test_a_database_of_revision_0003_migrates_to_head_and_keeps_every_row(tmp_pa
         assert made.id == 6
     finally:
         runtime.close()
+
+
+# -- the setup stamp's triggers (0012) ---------------------------------------------------------
+
+
+def _triggers(engine) -> set[str]:
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            sql = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        else:
+            sql = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+        return {name for (name,) in connection.exec_driver_sql(sql)}
+
+
+def test_every_setup_stamp_trigger_is_there_at_head(runtime):
+    """A later migration that rebuilds a watched table must not lose them (compare_metadata
+    does not see triggers)."""
+    watched = ("flows", "automations", "form_grants")
+    if runtime.db.dialect == "sqlite":
+        wanted = {f"{t}_{e}_stamps_form" for t in watched for e in ("insert", "update", "delete")}
+    else:
+        wanted = {f"{t}_stamps_form" for t in watched}
+    assert wanted <= _triggers(runtime.db.engine)
+
+
+def test_the_setup_stamp_comes_off_again_and_keeps_every_form(tmp_path):
+    from alembic import command
+
+    from formflow.migrations import alembic_config
+
+    path = tmp_path / "formflow.db"
+    shutil.copy(FIXTURE, path)
+    runtime = Runtime(
+        Config(instance_path=tmp_path, database_url=f"sqlite:///{path}"), load_plugins=False
+    )
+    try:
+        upgrade(runtime.db.engine)
+        before = _rows(runtime.db.engine)["forms"]
+        command.downgrade(alembic_config(runtime.db.engine), "0011")
+        assert current_revision(runtime.db.engine) == "0011"
+        columns, rows = _rows(runtime.db.engine)["forms"]
+        assert "setup_stamp" not in columns
+        assert [r[: len(columns)] for r in rows] == [r[: len(columns)] for r in before[1]]
+        assert not {t for t in _triggers(runtime.db.engine) if t.endswith("_stamps_form")}
+        upgrade(runtime.db.engine)  # and on again
+        assert len(_triggers(runtime.db.engine)) >= 9
+    finally:
+        runtime.close()

@@ -16,7 +16,9 @@ sees and which, being random, never comes back if that transaction rolls back.
 
 As with its spec, a ``LoadedForm`` shows the form's setup at least as new as when it was
 loaded: code that changes a flow, automation or grant and then writes records in the same
-transaction loads the form again (``get_form``) to be sure to see its own change.
+transaction flushes and loads the form again (``get_form``) to be sure to see its change.
+A form row written without a stamp (``""``, the column's server default for rows not made
+by the ORM) is never cached: a form made under a reused id must not find its predecessor's.
 """
 
 from __future__ import annotations
@@ -71,6 +73,6 @@ def read(
         return found
     rows = work.run(query, {"form_id": form.id}).fetchall()
     built = build([tuple(row[1:]) for row in rows if row[1] is not None])
-    if rows:
+    if rows and rows[0][0]:
         cache.put(("attached", kind, form.id, rows[0][0]), built)
     return built

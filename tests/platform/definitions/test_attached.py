@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from formflow.automations import service as automations
 from formflow.definitions.models import Form
@@ -106,3 +106,12 @@ def test_a_change_rolled_back_is_never_seen_though_its_transaction_read_it(runti
     grant(runtime, "sales.quote", EVERYONE_OWN, {"actions": ["view"], "scope": "all"})
     with runtime.read(rita) as work:
         assert len(policy_for(work, get_form(work, "sales.quote")).grants) == 2
+
+
+def test_a_form_row_written_without_a_stamp_is_never_cached(runtime, world):
+    with runtime.write() as work:  # as a raw insert would leave it: the server default
+        work.session.execute(update(Form).where(Form.name == "quote").values(setup_stamp=""))
+    for _ in range(2):
+        with runtime.read() as work:
+            assert flows.submit_flows(work, get_form(work, "sales.quote")) == (FLOW["name"],)
+    assert not [k for k in runtime.specs._specs if k[:1] == ("attached",) and k[-1] == ""]

@@ -1,8 +1,10 @@
 """forms.setup_stamp: a token the database changes whenever a form's flows, automations
 or permission grants change, so what is read of them per record can be cached by it
 
-A later migration that rebuilds one of the watched tables (SQLite batch mode copies a table
-and drops the old one, triggers included) must create its triggers again.
+A later migration that rebuilds ``forms`` or one of the watched tables on SQLite (batch mode
+copies a table and drops the old one, its triggers with it; a trigger naming ``forms`` stops
+the rename) must drop these triggers first and create them again after, as this one does;
+``tests/platform/test_migrations.py`` checks they are all there at head.
 
 Revision ID: 0012
 Revises: 0011
@@ -87,5 +89,5 @@ def downgrade() -> None:
         for table in WATCHED:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_stamps_form ON {table}")
         op.execute("DROP FUNCTION IF EXISTS formflow_stamp_form_setup()")
-    with op.batch_alter_table("forms", schema=None) as batch_op:
-        batch_op.drop_column("setup_stamp")
+    # Natively on SQLite too (3.35+): a batch rebuild of ``forms`` would trip its foreign keys.
+    op.execute("ALTER TABLE forms DROP COLUMN setup_stamp")
