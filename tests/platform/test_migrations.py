@@ -162,7 +162,7 @@ def test_every_setup_stamp_trigger_is_there_at_head(runtime):
     assert wanted <= _triggers(runtime.db.engine)
 
 
-def test_the_setup_stamp_comes_off_again_and_keeps_every_form(tmp_path):
+def test_the_setup_stamp_and_second_factor_come_off_again_keeping_every_row(tmp_path):
     from alembic import command
 
     from formflow.migrations import alembic_config
@@ -175,12 +175,18 @@ def test_the_setup_stamp_comes_off_again_and_keeps_every_form(tmp_path):
     try:
         upgrade(runtime.db.engine)
         before = _rows(runtime.db.engine)["forms"]
+        everything = _rows(runtime.db.engine)
         command.downgrade(alembic_config(runtime.db.engine), "0011")
         assert current_revision(runtime.db.engine) == "0011"
         columns, rows = _rows(runtime.db.engine)["forms"]
         assert "setup_stamp" not in columns
         assert [r[: len(columns)] for r in rows] == [r[: len(columns)] for r in before[1]]
         assert not {t for t in _triggers(runtime.db.engine) if t.endswith("_stamps_form")}
+        # one further down, past the second factor (0011): no row of any table is lost
+        command.downgrade(alembic_config(runtime.db.engine), "0010")
+        after = _rows(runtime.db.engine)
+        for table, (_columns, rows) in after.items():
+            assert len(rows) == len(everything[table][1]), table
         upgrade(runtime.db.engine)  # and on again
         assert len(_triggers(runtime.db.engine)) >= 9
     finally:

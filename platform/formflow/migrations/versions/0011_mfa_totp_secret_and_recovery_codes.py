@@ -42,9 +42,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("totp_last_step")
-        batch_op.drop_column("totp_secret")
+    # Natively, on SQLite too (3.35+): a batch rebuild drops the old users table, and its
+    # ON DELETE CASCADE would empty every table that references it.
+    op.execute("ALTER TABLE users DROP COLUMN totp_last_step")
+    op.execute("ALTER TABLE users DROP COLUMN totp_secret")
 
     with op.batch_alter_table("recovery_codes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_recovery_codes_user_id"))
