@@ -229,6 +229,21 @@ def make_app(runtime: Runtime):
     return make
 
 
+@pytest.fixture
+def notes(api, make_app) -> str:
+    """A one-field form ``crm.note`` (name, at most 20 characters) holding one record; its
+    records' API path."""
+    make_app("crm")
+    definition = {
+        "title": "Note",
+        "type": "object",
+        "properties": {"name": {"x-field": "text", "type": "string", "maxLength": 20}},
+    }
+    assert api.put("/forms/crm.note", definition).status_code == 201
+    assert api.post("/forms/crm.note/records", {"data": {"name": "ACME"}}).status_code == 201
+    return "/forms/crm.note/records"
+
+
 #: Sign-in bookkeeping (a token's last use, login attempts) is not data a request changes.
 SNAPSHOT_SKIPS = frozenset({"api_tokens", "login_attempts"})
 

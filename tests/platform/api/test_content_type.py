@@ -13,18 +13,6 @@ from tests.platform.files.test_uploads import PDF, upload
 BODY = jsoncodec.dumps({"data": {"name": "ACME"}})
 
 
-@pytest.fixture
-def notes(api, make_app):
-    make_app("crm")
-    definition = {
-        "title": "Note",
-        "type": "object",
-        "properties": {"name": {"x-field": "text", "type": "string", "maxLength": 20}},
-    }
-    assert api.put("/forms/crm.note", definition).status_code == 201
-    return "/forms/crm.note/records"
-
-
 @pytest.mark.parametrize(
     "content_type",
     [

@@ -8,19 +8,6 @@ import pytest
 from tests.conftest import snapshot
 
 
-@pytest.fixture
-def notes(api, make_app):
-    make_app("crm")
-    definition = {
-        "title": "Note",
-        "type": "object",
-        "properties": {"name": {"x-field": "text", "type": "string", "maxLength": 20}},
-    }
-    assert api.put("/forms/crm.note", definition).status_code == 201
-    assert api.post("/forms/crm.note/records", {"data": {"name": "ACME"}}).status_code == 201
-    return "/forms/crm.note/records"
-
-
 def test_unknown_fields_and_oversized_values_are_refused_and_nothing_is_stored(api, notes, runtime):
     before = snapshot(runtime)
     unknown = api.post(notes, {"data": {"name": "x", "is_admin": True}})
