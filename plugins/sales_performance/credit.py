@@ -4,7 +4,7 @@ so a measure never counts a contract for more or less than its amount)."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from formflow.definitions.service import LoadedForm
@@ -12,6 +12,7 @@ from formflow.errors import BadRequest, FieldError
 from formflow.records.prepare import from_document
 from formflow.runtime import Work
 
+from . import plan_numbers
 from .explanations import said
 from .split import format_number
 
@@ -23,13 +24,8 @@ def _share(raw: Any) -> Decimal | None:
     """A share as typed, when it is a percentage from 0 to 100 (empty: 0); else None."""
     if raw is None or raw == "":
         return Decimal(0)
-    if isinstance(raw, bool):
-        return None
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and 0 <= value <= HUNDRED else None
+    value = plan_numbers.number(raw)
+    return value if value is not None and 0 <= value <= HUNDRED else None
 
 
 def check_credit_split(work: Work, loaded: LoadedForm, record: Any, *_: Any) -> None:
