@@ -718,6 +718,17 @@ def browser(app, sales) -> Browser:
     return Browser(app, sales)
 
 
+def refused_in_both(browser: Browser, url: str, form: dict[str, str]) -> tuple[str, str]:
+    """The page an admin gets posting ``form`` to ``url`` in Chinese, then in English, each
+    refused with 422."""
+    pages = []
+    for language in ("zh-CN", "en"):
+        response = browser.as_("admin", language).post(url, data=form)
+        assert response.status_code == 422
+        pages.append(unescape(response.get_data(as_text=True)))
+    return pages[0], pages[1]
+
+
 def test_a_chinese_admin_saving_a_top_n_that_is_not_a_number_reads_why_not_a_500(browser, sales):
     _loosen_incentive_plan_form(sales)
     form = {
@@ -732,17 +743,10 @@ def test_a_chinese_admin_saving_a_top_n_that_is_not_a_number_reads_why_not_a_500
         "rules-0-title": "销售之星",
         "rules-0-top_n": "three",
     }
-    url = f"/f/{APP}.incentive_plan/new"
-    chinese = browser.as_("admin", "zh-CN").post(url, data=form)
-    assert chinese.status_code == 422
-    page = unescape(chinese.get_data(as_text=True))
-    assert "star：前N名必须是 ≥ 1 的整数，当前为 three" in page
-    assert "top N must be" not in page
-    english = browser.as_("admin", "en").post(url, data=form)
-    assert english.status_code == 422
-    assert "star: top N must be a whole number ≥ 1, not three" in unescape(
-        english.get_data(as_text=True)
-    )
+    chinese, english = refused_in_both(browser, f"/f/{APP}.incentive_plan/new", form)
+    assert "star：前N名必须是 ≥ 1 的整数，当前为 three" in chinese
+    assert "top N must be" not in chinese
+    assert "star: top N must be a whole number ≥ 1, not three" in english
 
 
 def test_a_chinese_admin_saving_a_bad_kpi_plan_reads_why_in_chinese(browser, sales):
@@ -766,15 +770,10 @@ def test_a_chinese_admin_saving_a_bad_kpi_plan_reads_why_in_chinese(browser, sal
         "metrics-0-floor": "0",
         "metrics-0-cap": "120",
     }
-    url = f"/f/{APP}.kpi_plan/new"
-    chinese = browser.as_("admin", "zh-CN").post(url, data=form)
-    assert chinese.status_code == 422
-    page = unescape(chinese.get_data(as_text=True))
-    assert "权重合计为 90，应为 100" in page
-    assert "weights sum to" not in page
-    english = browser.as_("admin", "en").post(url, data=form)
-    assert english.status_code == 422
-    assert "weights sum to 90, not 100" in unescape(english.get_data(as_text=True))
+    chinese, english = refused_in_both(browser, f"/f/{APP}.kpi_plan/new", form)
+    assert "权重合计为 90，应为 100" in chinese
+    assert "weights sum to" not in chinese
+    assert "weights sum to 90, not 100" in english
 
 
 def test_a_cap_left_empty_is_120_percent_and_a_cap_typed_as_0_is_0():
