@@ -3,6 +3,8 @@ pages (password, language, two-step sign-in)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -23,6 +25,8 @@ from ..people.service import check_password, set_password
 from ..runtime import Work
 from .i18n import error_text
 from .session import current_user, login_required, runtime, step_left
+
+T = TypeVar("T")
 
 bp = Blueprint("auth", __name__)
 #: How long after the password the code may still be given.
@@ -246,10 +250,9 @@ def _profile_page(form: ProfileForm, user: User) -> str:
     )
 
 
-@bp.post("/me/sessions/<handle>/end")
-@login_required
-def end_browser_session(handle: str) -> object:
-    """End one of one's signed-in browsers (this one too: then sign in again)."""
+def _as_confirmed(change: Callable[[Work, User], T]) -> T:
+    """``change(work, me)`` for the signed-in user, in one unit of work, once the POST
+    carries the confirm form's token (else 400)."""
     user = current_user()
     assert user is not None
     if not ConfirmForm().validate_on_submit():
@@ -257,8 +260,14 @@ def end_browser_session(handle: str) -> object:
     with runtime().write(user) as work:
         me = work.session.get(User, user.id)
         assert me is not None
-        ended = browser_sessions.end(work, me, handle)
-    if not ended:
+        return change(work, me)
+
+
+@bp.post("/me/sessions/<handle>/end")
+@login_required
+def end_browser_session(handle: str) -> object:
+    """End one of one's signed-in browsers (this one too: then sign in again)."""
+    if not _as_confirmed(lambda work, me: browser_sessions.end(work, me, handle)):
         abort(404)
     if handle == browser_sessions.handle_of(session.get("sid") or ""):
         session.clear()
@@ -271,14 +280,8 @@ def end_browser_session(handle: str) -> object:
 @login_required
 def end_other_sessions() -> object:
     """End every signed-in browser but this one."""
-    user = current_user()
-    assert user is not None
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    with runtime().write(user) as work:
-        me = work.session.get(User, user.id)
-        assert me is not None
-        count = browser_sessions.end_others(work, me, session.get("sid"))
+    sid = session.get("sid")
+    count = _as_confirmed(lambda work, me: browser_sessions.end_others(work, me, sid))
     flash(_("Signed out of %(count)s other browsers.", count=count))
     return redirect(url_for("auth.profile"))
 
