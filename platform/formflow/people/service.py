@@ -335,7 +335,7 @@ def set_password(work: Work, user: User, password: str) -> None:
 def require_password_change(work: Work, user_id: int) -> None:
     """Make ``user_id`` change their password when they next sign in, before anything else:
     an administrator chose it, so it is not theirs alone (ASVS 2.3.1)."""
-    if work.session.get(UserSetting, (user_id, PASSWORD_CHANGE_DUE)) is None:
+    if not password_change_due(work, user_id):
         work.session.add(
             UserSetting(user_id=user_id, key=PASSWORD_CHANGE_DUE, value=work.now.isoformat())
         )
@@ -343,7 +343,7 @@ def require_password_change(work: Work, user_id: int) -> None:
 
 
 def password_change_due(work: Work, user_id: int) -> bool:
-    return work.session.get(UserSetting, (user_id, PASSWORD_CHANGE_DUE)) is not None
+    return setting(work, user_id, PASSWORD_CHANGE_DUE) is not None
 
 
 def setting(work: Work, user_id: int, key: str, default: Any = None) -> Any:
