@@ -120,29 +120,24 @@ def touch(work: Work, user_id: int, session_id: str) -> None:
 
 def active(work: Work, user: User, current_id: str | None) -> list[BrowserSession]:
     """The sessions that may still be used, the most recently seen first."""
-    found = []
-    for row in _rows(work, user.id):
-        session_id = row.key[len(_ACTIVE) :]
-        if not _alive(work, user, row, session_id):
-            continue
-        found.append(
-            BrowserSession(
-                handle=handle_of(session_id),
-                started_at=dt.datetime.fromisoformat(row.value["started"]),
-                last_seen_at=dt.datetime.fromisoformat(row.value["seen"]),
-                address=row.value.get("address", ""),
-                user_agent=row.value.get("agent", ""),
-                current=session_id == current_id,
-            )
+    found = [
+        BrowserSession(
+            handle=handle_of(session_id),
+            started_at=dt.datetime.fromisoformat(row.value["started"]),
+            last_seen_at=dt.datetime.fromisoformat(row.value["seen"]),
+            address=row.value.get("address", ""),
+            user_agent=row.value.get("agent", ""),
+            current=session_id == current_id,
         )
+        for row, session_id in _live(work, user)
+    ]
     return sorted(found, key=lambda s: (not s.current, -s.last_seen_at.timestamp()))
 
 
 def end(work: Work, user: User, handle: str) -> bool:
     """End the session named ``handle``; False when there is no such live session."""
-    for row in _rows(work, user.id):
-        session_id = row.key[len(_ACTIVE) :]
-        if handle_of(session_id) == handle and _alive(work, user, row, session_id):
+    for row, session_id in _live(work, user):
+        if handle_of(session_id) == handle:
             _end(work, user, row, session_id)
             return True
     return False
@@ -151,9 +146,8 @@ def end(work: Work, user: User, handle: str) -> bool:
 def end_others(work: Work, user: User, current_id: str | None) -> int:
     """End every session but ``current_id``; how many were ended."""
     ended = 0
-    for row in _rows(work, user.id):
-        session_id = row.key[len(_ACTIVE) :]
-        if session_id != current_id and _alive(work, user, row, session_id):
+    for row, session_id in _live(work, user):
+        if session_id != current_id:
             _end(work, user, row, session_id)
             ended += 1
     return ended
@@ -164,6 +158,15 @@ def forget(work: Work, user_id: int, session_id: str) -> None:
     row = work.session.get(UserSetting, (user_id, _key(session_id)))
     if row is not None:
         work.session.delete(row)
+
+
+def _live(work: Work, user: User) -> list[tuple[UserSetting, str]]:
+    """(row, session id) of each of the user's sessions that may still be used."""
+    return [
+        (row, session_id)
+        for row in _rows(work, user.id)
+        if _alive(work, user, row, session_id := row.key[len(_ACTIVE) :])
+    ]
 
 
 def _alive(work: Work, user: User, row: UserSetting, session_id: str) -> bool:
