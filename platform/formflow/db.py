@@ -342,10 +342,6 @@ class DriverStatement:
             self._compiled[dialect.name] = found
         return found
 
-    def run(self, connection: Any, params: dict[str, Any] | None = None) -> Any:
-        """Execute on a SQLAlchemy ``Connection``'s DBAPI connection; returns the cursor."""
-        return self.run_on(connection.connection.driver_connection, connection.dialect, params)
-
     def run_on(self, driver: Any, dialect: Any, params: dict[str, Any] | None = None) -> Any:
         """Execute on the DBAPI connection ``driver`` of ``dialect``; returns the cursor."""
         sql, order, processors, fixed = self._compile(dialect)
